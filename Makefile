@@ -1,0 +1,32 @@
+# Two commands for a new user: `make book` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test bench toy clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[book,test]" \
+		diffusers==0.42.1 transformers==5.24.0 safetensors==0.8.0 tqdm==4.70.1 \
+		matplotlib==3.11.2 ipywidgets==8.1.9
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/python -m gridlib.book build
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/esd_step.py --model toy --quick
+
+toy: $(STAMP)
+	$(BIN)/python -m gridlib.toyworld.train
+
+clean:
+	rm -rf _build

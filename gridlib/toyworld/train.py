@@ -1,0 +1,108 @@
+"""Train the toy world's shipped models: the style classifier, then the text-to-image model.
+
+    python -m gridlib.toyworld.train classifier       # about a minute on 2 CPU cores
+    python -m gridlib.toyworld.train model            # the toy diffusion model (see --steps)
+
+The diffusion model is trained the way SD was, at toy scale: noise a picture at a random
+timestep, ask the UNet to predict that noise from the noisy picture and the caption, and drop
+the caption 10% of the time so that classifier-free guidance works. Only training phrasings
+are used; the held-out phrasings stay unseen for evaluation.
+"""
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import UNet2DConditionModel
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import CLIPTextModel, CLIPTokenizer
+
+from ..files import save_json, save_tensors
+from ..models import TOY_ASSETS, toy_scheduler, toy_text_config, toy_unet_config
+from .classifier import save_classifier, train_classifier
+from .prompts import random_caption
+from .world import random_scene, render
+
+CAPTION_DROPOUT = 0.1
+
+
+def training_batch(rng: np.random.Generator, batch_size: int) -> tuple[torch.Tensor, list[str]]:
+    """Fresh random pictures in [-1, 1] and a training caption for each (some dropped to "")."""
+    scenes = [random_scene(rng) for _ in range(batch_size)]
+    images = np.stack([render(scene, int(rng.integers(2**31))) for scene in scenes])
+    captions = ["" if rng.random() < CAPTION_DROPOUT else random_caption(scene, rng) for scene in scenes]
+    return torch.from_numpy(images).permute(0, 3, 1, 2) * 2 - 1, captions
+
+
+def train_toy_model(steps: int, batch_size: int, lr: float, seed: int, save_every: int) -> dict:
+    """Train UNet and text encoder together from scratch; save both to the package's assets."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer")
+    text_encoder = CLIPTextModel(toy_text_config(tokenizer))
+    unet = UNet2DConditionModel(**toy_unet_config())
+    scheduler = toy_scheduler()
+    parameters = [*unet.parameters(), *text_encoder.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.01)
+    warmup = min(200, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / steps))
+    )
+    losses, start = [], time.time()
+    progress = tqdm(range(steps), desc="toy model")
+    for step in progress:
+        images, captions = training_batch(rng, batch_size)
+        tokens = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt")
+        noise = torch.randn_like(images)
+        timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (batch_size,))
+        noisy = scheduler.add_noise(images, noise, timesteps)
+        prediction = unet(noisy, timesteps, text_encoder(tokens.input_ids)[0]).sample
+        loss = nn.functional.mse_loss(prediction, noise)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        progress.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if (step + 1) % save_every == 0 or step + 1 == steps:
+            save_tensors(unet.state_dict(), TOY_ASSETS / "unet.safetensors")
+            save_tensors(text_encoder.state_dict(), TOY_ASSETS / "text_encoder.safetensors")
+    record = {
+        "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
+        "wall_time_s": round(time.time() - start, 1), "device": "cpu", "threads": torch.get_num_threads(),
+        "final_loss_mean_last_100": float(np.mean(losses[-100:])),
+        "unet_parameters": sum(p.numel() for p in unet.parameters()),
+        "text_encoder_parameters": sum(p.numel() for p in text_encoder.parameters()),
+    }  # fmt: skip
+    save_json(record, TOY_ASSETS / "toy_model_training.json")
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("classifier", "model"))
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save-every", type=int, default=500)
+    args = parser.parse_args()
+    if args.what == "classifier":
+        start = time.time()
+        model, accuracy = train_classifier(seed=args.seed)
+        save_classifier(model)
+        record = {"held_out_accuracy": accuracy, "wall_time_s": round(time.time() - start, 1), "seed": args.seed}
+        save_json(record, TOY_ASSETS / "style_classifier_training.json")
+    else:
+        record = train_toy_model(args.steps, args.batch_size, args.lr, args.seed, args.save_every)
+    print(json.dumps(record, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Training an erasure: the config, one ESD step, and the loop with checkpoints and exact resume.
+
+One iteration: pick a concept prompt; make x_t (by partially sampling an image for that prompt,
+as ESD does, or as plain noise); ask the frozen model for eps0(x_t, c) and eps0(x_t, "") in one
+batch; build the ESD target; take one optimizer step on the weighted MSE between the trained
+model's eps(x_t, c) and the target, inside the masks.
+"""
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from tqdm.auto import tqdm
+
+from .esd import ANCHORS, METHODS, FrozenCopy, esd_target, frozen_predictions, trainable_parameters, weighted_mse
+from .files import save_tensors
+from .masks import MASK_SETS, loss_weight_map, mask_set
+from .models import DiffusionModel
+from .sampling import sample_to_timestep
+from .toyworld.prompts import VAN_GOGH_PROMPTS
+from .weights import save_erasure
+
+XT_SOURCES = ("sample", "noise")
+SAMPLERS = ("trained", "frozen")
+CHECKPOINT_FILE = "checkpoint.safetensors"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines an erasure run; the defaults are the recipe the book starts from."""
+
+    prompts: list[str] = field(default_factory=lambda: list(VAN_GOGH_PROMPTS))
+    masks: str = "seed"  # 3x3 grid + centre; "full" is plain ESD-X
+    iterations: int = 100
+    lr: float = 1e-5
+    negative_guidance: float = 2.0
+    anchor: str = "uncond"  # the paper's target; "concept" is esd_sd.py's
+    method: str = "xattn"
+    xt_source: str = "sample"  # ESD's partial sampling, or "noise" (no image generation)
+    sampler: str = "trained"  # which model samples x_t: the one being trained (ESD paper) or the frozen one
+    ddim_steps: int = 50
+    sample_guidance: float = 3.0
+    seed: int = 0
+    checkpoint_every: int = 25
+
+    def validate(self) -> None:
+        """Raise one ValueError naming the first bad field and what it allows."""
+        if isinstance(self.prompts, str) or not self.prompts or not all(isinstance(p, str) and p.strip() for p in self.prompts):
+            raise ValueError(f"prompts must be a non-empty list of non-empty strings, got {self.prompts!r}")
+        choices = {"masks": MASK_SETS, "anchor": ANCHORS, "method": METHODS, "xt_source": XT_SOURCES, "sampler": SAMPLERS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("iterations", "ddim_steps", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
+            raise ValueError(f"lr must be a number in (0, 1), got {self.lr!r}")
+        for name in ("negative_guidance", "sample_guidance"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+
+class Trainer:
+    """The state of one erasure run: trained tensors, their frozen originals, optimizer, RNG and losses."""
+
+    def __init__(self, model: DiffusionModel, config: TrainConfig):
+        config.validate()
+        self.model, self.config = model, config
+        self.named = trainable_parameters(model.unet, config.method)
+        for _, p in self.named:  # train in float32 even when the model runs in half precision
+            p.data = p.data.float()
+            p.requires_grad_(True)
+        self.frozen = FrozenCopy(self.named)
+        self.optimizer = torch.optim.Adam([p for _, p in self.named], lr=config.lr)
+        height, width = model.latent_shape[1:]
+        self.weights = loss_weight_map(mask_set(config.masks, height, width)).to(model.device)
+        self.concepts = model.encode_prompts(config.prompts)
+        self.empty = model.encode_prompts([""])
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.losses: list[float] = []
+
+    def make_xt(self, concept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The noisy input to train on, and its timestep; every draw comes from the run's generator."""
+        cfg, model = self.config, self.model
+        noise = torch.randn((1, *model.latent_shape), generator=self.generator).to(model.device, model.dtype)
+        if cfg.xt_source == "noise":
+            t = torch.randint(0, model.scheduler.config.num_train_timesteps, (1,), generator=self.generator)
+            return noise, t.to(model.device)
+        stop = int(torch.randint(0, cfg.ddim_steps, (1,), generator=self.generator))
+        sample = lambda: sample_to_timestep(model, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)  # noqa: E731
+        if cfg.sampler == "frozen":
+            with self.frozen.swapped_in():
+                return sample()
+        return sample()
+
+    def step(self) -> float:
+        """One ESD iteration; returns its loss. Raises FloatingPointError on a NaN or inf loss."""
+        cfg, unet = self.config, self.model.unet
+        index = int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator))
+        concept = self.concepts[index : index + 1]
+        x_t, t = self.make_xt(concept)
+        with self.model.autocast():
+            eps_concept, eps_empty = frozen_predictions(unet, self.frozen, x_t, t, concept, self.empty)
+            target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
+            loss = weighted_mse(unet(x_t, t, concept).sample, target, self.weights)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"loss became {loss.item()} at iteration {len(self.losses) + 1}; nothing was saved from this state. "
+                f"Likely causes: a learning rate too high (lr={cfg.lr}) or a half-precision overflow "
+                f"(model dtype {self.model.dtype}); try a lower lr or float32."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.losses.append(loss.item())
+        return self.losses[-1]
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """Everything needed to continue bit for bit: tensors, Adam moments, RNG state."""
+        tensors = {f"param/{name}": p.detach() for name, p in self.named}
+        for name, p in self.named:
+            for key, value in self.optimizer.state.get(p, {}).items():
+                tensors[f"adam/{key}/{name}"] = value
+        tensors["rng"] = self.generator.get_state()
+        return tensors
+
+    def save_checkpoint(self, folder: Path) -> None:
+        metadata = {"iteration": str(len(self.losses)), "losses": json.dumps(self.losses), "config": json.dumps(asdict(self.config))}
+        save_tensors(self.state(), folder / CHECKPOINT_FILE, metadata=metadata)
+
+    def load_checkpoint(self, folder: Path) -> None:
+        """Restore a checkpoint written by the same config; refuse one from a different run."""
+        from safetensors import safe_open
+
+        path = folder / CHECKPOINT_FILE
+        with safe_open(path, "pt") as handle:
+            metadata = handle.metadata()
+        if json.loads(metadata["config"]) != asdict(self.config):
+            raise ValueError(f"{path} was written by a different TrainConfig; resume with the same config or a new out_dir")
+        tensors = load_file(path)
+        with torch.no_grad():
+            for name, p in self.named:
+                p.copy_(tensors[f"param/{name}"])
+                moments = {key: tensors[f"adam/{key}/{name}"] for key in ("step", "exp_avg", "exp_avg_sq") if f"adam/{key}/{name}" in tensors}
+                if moments:
+                    self.optimizer.state[p] = {key: value.to(p.device) if key != "step" else value for key, value in moments.items()}
+        self.generator.set_state(tensors["rng"])
+        self.losses = json.loads(metadata["losses"])
+
+
+def train_erasure(model: DiffusionModel, config: TrainConfig, out_dir: str | Path, resume: bool = False,
+                  progress: bool = True) -> list[float]:
+    """Erase a concept from `model` in place; writes `erasure.safetensors` + `metadata.json` to `out_dir`.
+
+    Every `config.checkpoint_every` iterations the full state is checkpointed; with `resume=True`
+    a run continues from its checkpoint and ends bitwise identical to an uninterrupted one.
+    Returns the loss history.
+    """  # fmt: skip
+    out_dir = Path(out_dir)
+    trainer = Trainer(model, config)
+    if resume and (out_dir / CHECKPOINT_FILE).exists():
+        trainer.load_checkpoint(out_dir)
+    bar = tqdm(total=config.iterations, initial=len(trainer.losses), desc="erasing", disable=not progress)
+    while len(trainer.losses) < config.iterations:
+        loss = trainer.step()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+        done = len(trainer.losses)
+        if done % config.checkpoint_every == 0 and done < config.iterations:
+            trainer.save_checkpoint(out_dir)
+    bar.close()
+    for _, p in trainer.named:
+        p.requires_grad_(False)
+    save_erasure(model.unet, [name for name, _ in trainer.named], out_dir, model.name, asdict(config), trainer.losses)
+    (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    for _, p in trainer.named:  # back to the model's own precision, ready for sampling
+        p.data = p.data.to(model.dtype)
+    return trainer.losses
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m gridlib.train --model toy --out runs/van_gogh [--resume]`: train from the shell."""
+    import argparse
+
+    from .models import load_model
+
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(description="Erase a concept with (grid-masked) ESD-X.")
+    parser.add_argument("--model", default="toy", help="sd14, toy, tiny, or an SD1.x hub id / folder")
+    parser.add_argument("--out", required=True, help="folder for erasure.safetensors, metadata.json and checkpoints")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--device", default=None)
+    for name in ("masks", "iterations", "lr", "negative_guidance", "anchor", "method", "xt_source", "sampler",
+                 "ddim_steps", "sample_guidance", "seed", "checkpoint_every"):  # fmt: skip
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(getattr(defaults, name)), default=getattr(defaults, name))
+    args = vars(parser.parse_args(argv))
+    model = load_model(args.pop("model"), device=args.pop("device"))
+    out, resume = args.pop("out"), args.pop("resume")
+    losses = train_erasure(model, TrainConfig(**args), out, resume=resume)
+    print(f"{len(losses)} iterations, final loss {losses[-1]:.5f}; weights in {out}")
+
+
+if __name__ == "__main__":
+    main()

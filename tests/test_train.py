@@ -1,0 +1,137 @@
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gridlib.models import load_model
+from gridlib.train import CHECKPOINT_FILE, TrainConfig, train_erasure
+from gridlib.weights import METADATA_FILE, WEIGHTS_FILE, load_erasure
+
+QUICK = dict(iterations=3, lr=1e-3, ddim_steps=4)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("prompts", [], "prompts must be a non-empty list"),
+        ("prompts", "a painting by Van Gogh", "prompts must be a non-empty list"),
+        ("prompts", ["ok", "  "], "prompts must be a non-empty list of non-empty strings"),
+        ("iterations", 0, "iterations must be a positive integer, got 0"),
+        ("iterations", -5, "iterations must be a positive integer, got -5"),
+        ("iterations", 2.5, "iterations must be a positive integer, got 2.5"),
+        ("lr", 0.0, r"lr must be a number in \(0, 1\), got 0.0"),
+        ("lr", -1e-5, r"lr must be a number in \(0, 1\), got -1e-05"),
+        ("lr", "1e-5", r"lr must be a number in \(0, 1\), got '1e-5'"),
+        ("masks", "grid9", "masks must be one of"),
+        ("method", "attn", "method must be one of"),
+        ("xt_source", "image", "xt_source must be one of"),
+        ("sampler", "ema", "sampler must be one of"),
+        ("anchor", "empty", "anchor must be one of"),
+        ("negative_guidance", float("nan"), "negative_guidance must be a finite number"),
+        ("ddim_steps", 0, "ddim_steps must be a positive integer"),
+        ("seed", -1, "seed must be a non-negative integer"),
+    ],
+)
+def test_bad_configs_are_refused_before_anything_is_written(tiny, tmp_path, field, value, message):
+    with pytest.raises(ValueError, match=message):
+        train_erasure(tiny, TrainConfig(**{field: value}), tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_same_seed_same_losses_and_weights(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        model = load_model("tiny", device="cpu")
+        losses = train_erasure(model, TrainConfig(seed=7, **QUICK), tmp_path / name, progress=False)
+        runs.append((losses, load_erasure(tmp_path / name)[0]))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
+    other = train_erasure(load_model("tiny", device="cpu"), TrainConfig(seed=8, **QUICK), tmp_path / "c", progress=False)
+    assert other != runs[0][0]
+
+
+@pytest.mark.parametrize("source", ["noise", "sample"])
+@pytest.mark.parametrize("sampler", ["trained", "frozen"])
+def test_every_xt_route_trains(tiny, tmp_path, source, sampler):
+    losses = train_erasure(tiny, TrainConfig(xt_source=source, sampler=sampler, **QUICK), tmp_path, progress=False)
+    assert len(losses) == 3 and all(loss > 0 for loss in losses)
+
+
+def test_a_nan_loss_stops_at_once_and_saves_nothing(tiny, tmp_path):
+    name, parameter = next((n, p) for n, p in tiny.unet.named_parameters() if ".attn2.to_out" in n)
+    parameter.data.fill_(float("inf"))
+    with pytest.raises(FloatingPointError, match=r"at iteration 1; nothing was saved.*lr=0.001"):
+        train_erasure(tiny, TrainConfig(**QUICK), tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_resume_refuses_a_checkpoint_from_another_config(tiny, tmp_path):
+    from gridlib.train import Trainer
+
+    trainer = Trainer(tiny, TrainConfig(**QUICK))
+    trainer.step()
+    trainer.save_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match="different TrainConfig"):
+        train_erasure(load_model("tiny", device="cpu"), TrainConfig(seed=1, **QUICK), tmp_path, resume=True, progress=False)
+
+
+TRAIN_COMMAND = [sys.executable, "-m", "gridlib.train", "--model", "tiny", "--device", "cpu", "--iterations", "60",
+                 "--lr", "0.001", "--ddim-steps", "10", "--checkpoint-every", "1", "--seed", "3"]  # fmt: skip
+CHILD_ENV = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", HF_HUB_OFFLINE="1")
+
+
+def _checkpointed_iteration(folder) -> int:
+    from safetensors import safe_open
+
+    if not (folder / CHECKPOINT_FILE).exists():
+        return 0
+    with safe_open(folder / CHECKPOINT_FILE, "pt") as handle:
+        return int(handle.metadata()["iteration"])
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_bitwise_identical(tmp_path):
+    """SIGKILL a training run at random moments, resume each time, and compare with a clean run."""
+    subprocess.run([*TRAIN_COMMAND, "--out", str(tmp_path / "clean")], env=CHILD_ENV, check=True, capture_output=True)
+    rng, interrupted, reached = random.Random(0), tmp_path / "interrupted", []
+    for _ in range(3):  # each round: start (resuming), wait for fresh progress, then kill at a random moment
+        child = subprocess.Popen([*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        last, deadline = _checkpointed_iteration(interrupted), time.time() + 120
+        while _checkpointed_iteration(interrupted) <= last and child.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.0))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        reached.append(_checkpointed_iteration(interrupted))
+        for leftover in interrupted.glob("*.safetensors"):  # every file under its real name is complete
+            load_file(leftover)
+    assert 0 < reached[0] < reached[-1] < 60, reached
+    subprocess.run([*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV, check=True, capture_output=True)
+    clean, resumed = load_erasure(tmp_path / "clean"), load_erasure(interrupted)
+    assert clean[1]["loss_history"] == resumed[1]["loss_history"]
+    assert all(torch.equal(clean[0][k], resumed[0][k]) for k in clean[0])
+    assert not (interrupted / CHECKPOINT_FILE).exists()
+
+
+def test_a_kill_during_save_leaves_no_valid_looking_partial_file(tmp_path):
+    """Kill a process that saves large tensors over and over: whatever is under the real name loads."""
+    code = (
+        "import torch; from gridlib.files import save_tensors\n"
+        "big = {'w': torch.randn(4_000_000)}\n"
+        "while True: save_tensors(big, 'out/weights.safetensors')\n"
+    )
+    for delay in (0.3, 0.7, 1.1, 1.6, 2.2):
+        child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=CHILD_ENV)
+        time.sleep(1.5 + delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        target = tmp_path / "out" / "weights.safetensors"
+        if target.exists():
+            assert load_file(target)["w"].shape == (4_000_000,)
