@@ -35,6 +35,17 @@ def trainable_parameters(unet: UNet2DConditionModel, method: str = "xattn") -> l
     return named
 
 
+def parameter_table(named: list[tuple[str, nn.Parameter]]) -> list[dict]:
+    """Trained tensors grouped by attention block: one row per block, with tensor and scalar counts."""
+    rows: dict[str, dict] = {}
+    for name, p in named:
+        block = name.split(".attn2.")[0] if ".attn2." in name else name.rsplit(".", 1)[0]
+        row = rows.setdefault(block, {"block": block, "tensors": 0, "scalars": 0})
+        row["tensors"] += 1
+        row["scalars"] += p.numel()
+    return list(rows.values())
+
+
 def esd_target(eps_concept: torch.Tensor, eps_empty: torch.Tensor, negative_guidance: float, anchor: str = "uncond") -> torch.Tensor:
     """The ESD target from the frozen model's two predictions.
 

@@ -81,6 +81,26 @@ def sd14_unet_config() -> dict:
     )  # fmt: skip
 
 
+def sd14_architecture(device: str = "meta") -> UNet2DConditionModel:
+    """SD1.4's UNet with random weights; on the "meta" device it takes no memory and no time."""
+    with torch.device(device):
+        return UNet2DConditionModel(**sd14_unet_config())
+
+
+def sd14_random_model(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> DiffusionModel:
+    """SD1.4's UNet and text encoder shapes with random weights (no VAE), for offline benchmarks.
+
+    The tokenizer is the toy one padded to SD's 77 tokens: shapes, not meaning, are what matter here.
+    """
+    tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer", model_max_length=77)
+    scheduler = DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
+                              set_alpha_to_one=False, steps_offset=1)  # fmt: skip
+    model = DiffusionModel("sd14-arch", tokenizer, CLIPTextModel(sd14_text_config()).eval(), sd14_architecture("cpu"), scheduler)
+    for module in (model.unet, model.text_encoder):
+        module.requires_grad_(False).to(device=device, dtype=dtype)
+    return model
+
+
 def sd14_text_config() -> CLIPTextConfig:
     """The text encoder of SD1.4 (CLIP ViT-L/14's), for offline shape and memory checks."""
     return CLIPTextConfig(

@@ -47,7 +47,7 @@ def fingerprint(unet: UNet2DConditionModel) -> str:
 
 
 def save_erasure(unet: UNet2DConditionModel, trained_names: list[str], folder: str | Path, base_model: str,
-                 config: dict, loss_history: list[float]) -> Path:
+                 config: dict, loss_history: list[float], unet_passes: dict | None = None) -> Path:
     """Write the trained tensors and their metadata into `folder` (each file atomically)."""  # fmt: skip
     folder = Path(folder)
     parameters = dict(unet.named_parameters())
@@ -55,7 +55,8 @@ def save_erasure(unet: UNet2DConditionModel, trained_names: list[str], folder: s
     metadata = {
         "format": FORMAT, "base_model": base_model, "fingerprint": fingerprint(unet),
         "architecture": architecture(unet), "trained_tensors": list(trained_names), "config": config,
-        "loss_history": [float(x) for x in loss_history], "gridlib_version": gridlib_version(),
+        "loss_history": [float(x) for x in loss_history], "unet_passes": unet_passes or {},
+        "gridlib_version": gridlib_version(),
     }  # fmt: skip
     save_json(metadata, folder / METADATA_FILE)
     return folder

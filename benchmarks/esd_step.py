@@ -1,0 +1,111 @@
+"""Time and memory of one ESD-X training iteration: gridlib against the original two-model algorithm.
+
+    python benchmarks/esd_step.py --model toy --quick          # about a minute on 2 CPU cores
+    python benchmarks/esd_step.py --model sd14-arch --device cuda --dtype float16
+
+Both implementations run on the same model, config and random draws (they compute the same
+loss; see tests/test_reference.py). Each (implementation, x_t source) runs in a fresh process,
+so peak memory is its own: RSS on CPU, torch.cuda.max_memory_allocated on GPU. Seconds per
+iteration is the median over the timed iterations, after warm-up. One JSON line per setting is
+appended to --out, and a table is printed.
+"""
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+
+import torch
+
+from gridlib.models import load_model, sd14_random_model
+from gridlib.reference import ReferenceTrainer
+from gridlib.train import Trainer, recipe
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def build_model(name: str, device: str, dtype: torch.dtype):
+    if name == "sd14-arch":
+        return sd14_random_model(device, dtype)
+    return load_model(name, device=device, dtype=dtype)
+
+
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def worker(args: argparse.Namespace) -> dict:
+    """One setting in this process: build, warm up, time, measure peak memory."""
+    torch.manual_seed(0)
+    reference = args.implementation == "reference"
+    dtype = torch.float32 if reference else DTYPES[args.dtype]  # the original algorithm runs in float32
+    model = build_model(args.model, args.device, dtype)
+    config = recipe("toy" if args.model in ("toy", "tiny") else "sd14", xt_source=args.xt_source,
+                    ddim_steps=args.ddim_steps, iterations=args.warmup + args.iterations)  # fmt: skip
+    trainer = (ReferenceTrainer if reference else Trainer)(model, config)
+    seconds = []
+    for index in range(args.warmup + args.iterations):
+        synchronize(args.device)
+        began = time.perf_counter()
+        trainer.step()
+        synchronize(args.device)
+        if index >= args.warmup:
+            seconds.append(time.perf_counter() - began)
+    if args.device.startswith("cuda"):
+        peak, kind = torch.cuda.max_memory_allocated() / 2**30, "cuda_max_allocated_GiB"
+    else:
+        peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "cpu_peak_rss_GiB"
+    return {
+        "implementation": args.implementation, "model": args.model, "xt_source": args.xt_source, "device": args.device,
+        "dtype": str(dtype).removeprefix("torch."), "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations,
+        "s_per_iteration": statistics.median(seconds), "peak_memory_GiB": round(peak, 3), "memory_kind": kind,
+        "losses": trainer.losses, "threads": torch.get_num_threads(), "date": date.today().isoformat(),
+        "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=("toy", "tiny", "sd14-arch"), default="toy")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32", help="gridlib's model dtype (the reference is float32)")
+    parser.add_argument("--iterations", type=int, default=10, help="timed iterations per setting")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--ddim-steps", type=int, default=20)
+    parser.add_argument("--sources", default="sample,noise", help="x_t sources to run, comma-separated")
+    parser.add_argument("--quick", action="store_true", help="5 timed iterations, 1 warm-up")
+    parser.add_argument("--out", default="benchmarks/results.jsonl")
+    parser.add_argument("--implementation", choices=("gridlib", "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--xt-source", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick:
+        args.iterations, args.warmup = 5, 1
+    if args.implementation:  # inside a worker process
+        print(json.dumps(worker(args)))
+        return
+    rows = []
+    for source in args.sources.split(","):
+        for implementation in ("reference", "gridlib"):
+            command = [sys.executable, __file__, "--implementation", implementation, "--xt-source", source,
+                       "--model", args.model, "--device", args.device, "--dtype", args.dtype, "--iterations", str(args.iterations),
+                       "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps)]  # fmt: skip
+            result = subprocess.run(command, capture_output=True, text=True, check=True)
+            rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
+            with open(args.out, "a") as out:
+                out.write(json.dumps(rows[-1]) + "\n")
+    print(f"\n{'x_t':7s} {'implementation':15s} {'s/iter':>9s} {'peak GiB':>9s}  speed-up  memory")
+    for source in args.sources.split(","):
+        ref, ours = (next(r for r in rows if r["xt_source"] == source and r["implementation"] == i) for i in ("reference", "gridlib"))
+        for row in (ref, ours):
+            print(f"{source:7s} {row['implementation']:15s} {row['s_per_iteration']:9.4f} {row['peak_memory_GiB']:9.3f}", end="")
+            print(f"  {ref['s_per_iteration'] / row['s_per_iteration']:7.2f}x  {row['peak_memory_GiB'] / ref['peak_memory_GiB']:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Build the book: execute every notebook once with papermill, then render the executed copies.
+
+    python -m gridlib.book build         # what `make book` runs: toy model, CPU, _build/html
+    python -m gridlib.book screenshots   # open every built page in headless Chromium, save PNGs
+
+Notebooks are committed without outputs. Each one is executed in its own folder (so relative
+paths such as ../results/ work as they do in Jupyter) into a staging copy of the book, which
+Jupyter Book then renders with Sphinx warnings treated as errors.
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import papermill
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "_build"
+NOTEBOOKS = (
+    "book/toyworld.ipynb",
+    "notebooks/01_grid_masks.ipynb",
+    "notebooks/02_esd_x_objective.ipynb",
+    "notebooks/03_training.ipynb",
+    "notebooks/04_evaluation.ipynb",
+    "notebooks/05_ablations.ipynb",
+    "book/results.ipynb",
+)
+# Small parameters for the test suite: every cell runs, on the toy model, in about a minute per chapter.
+TEST_PARAMETERS = {
+    "book/toyworld.ipynb": {"samples_per_style": 4, "sample_steps": 4},
+    "notebooks/03_training.ipynb": {"iterations": 4},
+    "notebooks/04_evaluation.ipynb": {"samples_per_style": 4, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
+    "notebooks/05_ablations.ipynb": {"iterations": 3, "samples_per_style": 4},
+}
+
+
+def execute(notebook: str, output: Path, parameters: dict | None = None) -> None:
+    """Run one notebook top to bottom in its own folder; a failing cell raises papermill's error."""
+    source = ROOT / notebook
+    output.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(source), str(output), parameters=parameters or {}, cwd=str(source.parent),
+        kernel_name="python3", progress_bar=False,
+    )  # fmt: skip
+
+
+def stage_and_execute(stage: Path, parameters: dict[str, dict] | None = None) -> None:
+    """Copy the book's sources into `stage`, executing each notebook into it exactly once."""
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "book").mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, stage / name)
+    for page in (ROOT / "book").glob("*"):
+        if page.suffix in (".md", ".bib"):
+            shutil.copy(page, stage / "book" / page.name)
+    for notebook in NOTEBOOKS:
+        began = time.time()
+        execute(notebook, stage / notebook, (parameters or {}).get(notebook))
+        print(f"executed {notebook} in {time.time() - began:.0f}s", flush=True)
+
+
+def build() -> Path:
+    """Execute everything (toy model, default parameters) and render HTML into _build/html."""
+    began = time.time()
+    stage = BUILD / "stage"
+    stage_and_execute(stage)
+    html = render_html(stage, BUILD / "html")
+    print(f"book built in {time.time() - began:.0f}s: {html / 'index.html'}")
+    return html
+
+
+def render_html(stage: Path, html: Path) -> Path:
+    """Render a staged, executed book with Jupyter Book (Sphinx warnings are errors) into `html`."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    subprocess.run([str(jupyter_book), "build", str(stage), "--path-output", str(stage), "-W", "--keep-going"], check=True)
+    shutil.rmtree(html, ignore_errors=True)
+    shutil.copytree(stage / "_build" / "html", html)
+    return html
+
+
+def page_paths() -> list[str]:
+    """The HTML page of every entry in the table of contents, index first."""
+    return ["index.html", "book/intro.html", "book/setup.html"] + [n.replace(".ipynb", ".html") for n in NOTEBOOKS] + ["book/references.html"]
+
+
+def check_pages(html: Path, screenshots: Path | None = None, browser: str = "/usr/bin/chromium",
+                driver: str = "/usr/bin/chromedriver") -> dict[str, dict]:
+    """Open every page in headless Chromium; report its title and images (all, broken), optionally screenshot it."""  # fmt: skip
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):  # fmt: skip
+        options.add_argument(flag)
+    report = {}
+    with webdriver.Chrome(service=Service(driver), options=options) as chrome:
+        for page in page_paths():
+            path = html / page
+            if not path.exists():
+                report[page] = {"missing": True}
+                continue
+            chrome.get(path.as_uri())
+            images = chrome.execute_script(
+                "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
+            )
+            report[page] = {"missing": False, "title": chrome.title, "images": len(images), "broken": [src for src, ok in images if not ok]}
+            if screenshots:
+                screenshots.mkdir(parents=True, exist_ok=True)
+                chrome.save_screenshot(str(screenshots / (page.replace("/", "_").removesuffix(".html") + ".png")))
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("build", "screenshots"), help="build the book, or screenshot every built page")
+    args = parser.parse_args()
+    if args.command == "build":
+        build()
+    else:
+        report = check_pages(BUILD / "html", BUILD / "screenshots")
+        print(json.dumps(report, indent=1), f"\nscreenshots in {BUILD / 'screenshots'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Equal-compute ablations on the toy model: do grid masks help, and does the x_t source matter?
+
+    python -m gridlib.experiments --out results/ablations.json            # the full study
+    python -m gridlib.experiments --quick --out _build/ablations.json     # the book's small version
+
+Every mask setting trains the same number of iterations on the same x_t route, so each does
+exactly the same UNet forward and backward passes: a mask set only changes the weight map of
+one MSE (see `masks.loss_weight_map`). The x_t comparison is run twice: at equal iterations, and
+with the cheap "noise" route given as many iterations as make its UNet passes (counting a
+backward as two forwards) equal to the "sample" route's expected cost.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from .evaluate import ToyJudge, erasure_table, style_rates, toy_suite
+from .files import save_json
+from .models import load_model
+from .train import TrainConfig, recipe, train_erasure
+
+
+@dataclass
+class StudyConfig:
+    """What the study trains and how it measures; the defaults are the full study."""
+
+    base: TrainConfig = field(default_factory=lambda: recipe("toy"))
+    settings: tuple[str, ...] = ("plain", "seed", "grid4", "grid5", "multiscale", "noise_equal_iterations", "noise_equal_passes")
+    seeds: tuple[int, ...] = (0, 1, 2)
+    samples_per_style: int = 32
+    sample_steps: int = 20
+    guidance: float = 5.0
+
+
+def noise_iterations_for_equal_passes(config: TrainConfig) -> int:
+    """Iterations of the "noise" route that cost what `config`'s "sample" route costs, in UNet passes.
+
+    A sample-route iteration runs on average (ddim_steps - 1) / 2 guided steps (2 forwards each),
+    then 3 forwards and 1 backward; a noise-route iteration runs 3 forwards and 1 backward.
+    A backward is counted as two forwards.
+    """
+    sample_cost = (config.ddim_steps - 1) + 3 + 2
+    return round(config.iterations * sample_cost / (3 + 2))
+
+
+def setting_config(name: str, base: TrainConfig) -> TrainConfig:
+    """The training config of one named ablation setting."""
+    masks = {"plain": "full", "seed": "seed", "grid4": "grid4", "grid5": "grid5", "multiscale": "multiscale"}
+    if name in masks:
+        return replace(base, masks=masks[name])
+    if name == "noise_equal_iterations":
+        return replace(base, xt_source="noise")
+    if name == "noise_equal_passes":
+        return replace(base, xt_source="noise", iterations=noise_iterations_for_equal_passes(base))
+    raise ValueError(f"setting must be one of {StudyConfig().settings}, got {name!r}")
+
+
+def _summary(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
+def run_study(study: StudyConfig, work_dir: Path, progress: bool = True) -> dict:
+    """Train every setting with every seed, measure held-out style rates, and summarise."""
+    suite, judge, start = toy_suite(), ToyJudge(), time.time()
+    measure = lambda model: style_rates(model, judge, suite.heldout_prompts, study.samples_per_style,  # noqa: E731
+                                        steps=study.sample_steps, guidance=study.guidance, progress=False)  # fmt: skip
+    baseline = measure(load_model("toy", device="cpu"))
+    results = []
+    for name in study.settings:
+        runs = []
+        for seed in study.seeds:
+            config = replace(setting_config(name, study.base), seed=seed)
+            model = load_model("toy", device="cpu")
+            began = time.time()
+            losses = train_erasure(model, config, work_dir / f"{name}_seed{seed}", progress=progress)
+            train_s = time.time() - began
+            rates = measure(model)
+            passes = json.loads((work_dir / f"{name}_seed{seed}" / "metadata.json").read_text())["unet_passes"]
+            others = [rates[s] for s in suite.styles if s != suite.target]
+            runs.append({"seed": seed, "rates": rates, "erasure": rates[suite.target], "preservation": statistics.fmean(others),
+                         "final_loss": statistics.fmean(losses[-10:]), "train_s": round(train_s, 1), "unet_passes": passes})  # fmt: skip
+            if progress:
+                print(f"{name} seed {seed}: erasure {rates[suite.target]:.2f}, preservation {runs[-1]['preservation']:.2f}, {train_s:.0f}s")
+        results.append({
+            "setting": name, "config": asdict(setting_config(name, study.base)), "runs": runs,
+            "erasure": _summary([r["erasure"] for r in runs]), "preservation": _summary([r["preservation"] for r in runs]),
+            "per_style": {s: _summary([r["rates"][s] for r in runs]) for s in suite.styles},
+        })  # fmt: skip
+    return {
+        "study": {**asdict(study), "base": asdict(study.base)}, "target": suite.target, "baseline": baseline, "results": results,
+        "wall_time_s": round(time.time() - start, 1),
+        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+    }  # fmt: skip
+
+
+def results_table(result: dict) -> list[dict]:
+    """One row per setting: erasure and preservation as mean +/- std over seeds, with cost and final loss."""
+    rows = []
+    for entry in result["results"]:
+        runs = entry["runs"]
+        rows.append({
+            "setting": entry["setting"], "masks": entry["config"]["masks"], "x_t": entry["config"]["xt_source"],
+            "iterations": entry["config"]["iterations"], "seeds": len(runs),
+            "erasure (VG rate, %)": f"{100 * entry['erasure']['mean']:.1f} ± {100 * entry['erasure']['std']:.1f}",
+            "preservation (%)": f"{100 * entry['preservation']['mean']:.1f} ± {100 * entry['preservation']['std']:.1f}",
+            "UNet fwd / bwd per run": "{:.0f} / {:.0f}".format(*(statistics.fmean(r["unet_passes"][k] for r in runs) for k in ("forward", "backward"))),
+            "final loss (mean of last 10)": f"{statistics.fmean(r['final_loss'] for r in runs):.4f}",
+            "train s": f"{statistics.fmean(r['train_s'] for r in runs):.0f}",
+        })  # fmt: skip
+    return rows
+
+
+def quick_study() -> StudyConfig:
+    """The small, stated configuration the book build runs: 2 settings, 1 seed, 40 iterations."""
+    return StudyConfig(base=recipe("toy", iterations=40), settings=("plain", "seed"), seeds=(0,), samples_per_style=16)
+
+
+def erasure_check(work_dir: Path, samples_per_style: int = 64, sample_steps: int = 20, guidance: float = 5.0) -> dict:
+    """The book's default toy erasure, timed, with before/after rates on training and held-out prompts."""
+    suite, judge = toy_suite(), ToyJudge()
+    measure = lambda model, split: style_rates(model, judge, suite.prompts(split), samples_per_style,  # noqa: E731
+                                               steps=sample_steps, guidance=guidance, progress=False)  # fmt: skip
+    original, erased, config = load_model("toy", device="cpu"), load_model("toy", device="cpu"), recipe("toy")
+    began = time.time()
+    losses = train_erasure(erased, config, work_dir / "erasure_check", progress=False)
+    train_s = time.time() - began
+    before = {split: measure(original, split) for split in ("train", "heldout")}
+    after = {split: measure(erased, split) for split in ("train", "heldout")}
+    return {
+        "config": asdict(config), "train_s": round(train_s, 1), "final_loss": statistics.fmean(losses[-10:]),
+        "samples_per_style": samples_per_style, "sample_steps": sample_steps, "guidance": guidance,
+        "table": erasure_table(before, after, suite.target),
+        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="results JSON file to write")
+    parser.add_argument("--quick", action="store_true", help="the book's small configuration")
+    parser.add_argument("--erasure-check", action="store_true", help="only the default toy erasure, before/after")
+    parser.add_argument("--work-dir", default="runs/ablations", help="where each run's weights go")
+    args = parser.parse_args(argv)
+    if args.erasure_check:
+        result = erasure_check(Path(args.work_dir))
+        save_json(result, args.out)
+        print(json.dumps(result["table"], indent=1), f"\ntrained in {result['train_s']}s")
+        return
+    study = quick_study() if args.quick else StudyConfig()
+    result = run_study(study, Path(args.work_dir))
+    save_json(result, args.out)
+    print(f"wrote {args.out} in {result['wall_time_s']:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The original two-model ESD algorithm, written plainly, as the baseline gridlib is measured against.
+
+Like the official `esd_sd.py`, it keeps a frozen deep copy of the whole UNet and asks it for the
+conditional and the unconditional prediction in two separate passes, all in float32. It draws
+the same random numbers in the same order as `gridlib.train.Trainer`, so on the same inputs the
+two compute the same loss (a test checks it) and a benchmark compares equals.
+"""
+
+import copy
+import dataclasses
+
+import torch
+
+from .esd import esd_target, trainable_parameters, weighted_mse
+from .masks import loss_weight_map, mask_set
+from .models import DiffusionModel
+from .sampling import sample_to_timestep
+from .train import TrainConfig
+
+
+class ReferenceTrainer:
+    """ESD-X with a second, frozen UNet: simple, and twice the weights in memory."""
+
+    def __init__(self, model: DiffusionModel, config: TrainConfig):
+        config.validate()
+        self.model, self.config = model, config
+        self.frozen_model = dataclasses.replace(model, unet=copy.deepcopy(model.unet).float().requires_grad_(False))
+        self.model.unet.float()
+        self.named = trainable_parameters(model.unet, config.method)
+        for _, p in self.named:
+            p.requires_grad_(True)
+        self.optimizer = torch.optim.Adam([p for _, p in self.named], lr=config.lr)
+        self.weights = loss_weight_map(mask_set(config.masks, *model.latent_shape[1:])).to(model.device)
+        self.concepts = model.encode_prompts(config.prompts).float()
+        self.empty = model.encode_prompts([""]).float()
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.losses: list[float] = []
+
+    def make_xt(self, concept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg, model = self.config, self.model
+        noise = torch.randn((1, *model.latent_shape), generator=self.generator).to(model.device)
+        if cfg.xt_source == "noise":
+            t = torch.randint(0, model.scheduler.config.num_train_timesteps, (1,), generator=self.generator)
+            return noise, t.to(model.device)
+        stop = int(torch.randint(0, cfg.ddim_steps, (1,), generator=self.generator))
+        sampler = self.frozen_model if cfg.sampler == "frozen" else model
+        return sample_to_timestep(sampler, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)
+
+    def step(self) -> float:
+        cfg = self.config
+        index = int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator))
+        concept = self.concepts[index : index + 1]
+        x_t, t = self.make_xt(concept)
+        with torch.no_grad():
+            eps_concept = self.frozen_model.unet(x_t, t, concept).sample
+            eps_empty = self.frozen_model.unet(x_t, t, self.empty).sample
+        target = esd_target(eps_concept, eps_empty, cfg.negative_guidance, cfg.anchor)
+        loss = weighted_mse(self.model.unet(x_t, t, concept).sample, target, self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.losses.append(loss.item())
+        return self.losses[-1]
