@@ -79,7 +79,7 @@ class ClipJudge:
         if len(artists) < 2:
             raise ValueError(f"a zero-shot judge needs at least 2 artists, got {artists!r}")
         self.model, self.processor, self.labels = clip_model.eval(), processor, tuple(artists)
-        texts = processor(text=[f"a painting by {a}" for a in artists], return_tensors="pt", padding=True)
+        texts = processor(text=[f"a painting by {a}" for a in artists], return_tensors="pt", padding=True, truncation=True)
         with torch.no_grad():
             text_features = self.model.get_text_features(**{k: v.to(self.model.device) for k, v in texts.items()})
         text_features = getattr(text_features, "pooler_output", text_features)
@@ -131,14 +131,15 @@ def erasure_table(before: dict[str, dict[str, float]], after: dict[str, dict[str
     return rows
 
 
-def markdown_table(rows: list[dict]) -> str:
-    """A list of dicts as a Markdown table (rates shown as percentages)."""
+def markdown_table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:
+    """A list of dicts as a Markdown table; the `percent` columns hold rates in [0, 1], shown as percentages."""
     if not rows:
         return ""
     columns = list(rows[0])
-    show = lambda v: f"{100 * v:.1f}%" if isinstance(v, float) and 0 <= v <= 1 else str(v)  # noqa: E731
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(show(row[c]) for c in columns) + " |" for row in rows]
+    for row in rows:
+        cells = [f"{100 * row[c]:.1f}%" if c in percent else str(row[c]) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -68,8 +68,11 @@ def _summary(values: list[float]) -> dict:
 def run_study(study: StudyConfig, work_dir: Path, progress: bool = True) -> dict:
     """Train every setting with every seed, measure held-out style rates, and summarise."""
     suite, judge, start = toy_suite(), ToyJudge(), time.time()
-    measure = lambda model: style_rates(model, judge, suite.heldout_prompts, study.samples_per_style,  # noqa: E731
-                                        steps=study.sample_steps, guidance=study.guidance, progress=False)  # fmt: skip
+
+    def measure(model) -> dict[str, float]:
+        return style_rates(model, judge, suite.heldout_prompts, study.samples_per_style, steps=study.sample_steps,
+                           guidance=study.guidance, progress=False)  # fmt: skip
+
     baseline = measure(load_model("toy", device="cpu"))
     results = []
     for name in study.settings:
@@ -124,8 +127,11 @@ def quick_study() -> StudyConfig:
 def erasure_check(work_dir: Path, samples_per_style: int = 64, sample_steps: int = 20, guidance: float = 5.0) -> dict:
     """The book's default toy erasure, timed, with before/after rates on training and held-out prompts."""
     suite, judge = toy_suite(), ToyJudge()
-    measure = lambda model, split: style_rates(model, judge, suite.prompts(split), samples_per_style,  # noqa: E731
-                                               steps=sample_steps, guidance=guidance, progress=False)  # fmt: skip
+
+    def measure(model, split: str) -> dict[str, float]:
+        return style_rates(model, judge, suite.prompts(split), samples_per_style, steps=sample_steps,
+                           guidance=guidance, progress=False)  # fmt: skip
+
     original, erased, config = load_model("toy", device="cpu"), load_model("toy", device="cpu"), recipe("toy")
     began = time.time()
     losses = train_erasure(erased, config, work_dir / "erasure_check", progress=False)

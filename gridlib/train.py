@@ -8,10 +8,12 @@ model's eps(x_t, c) and the target, inside the masks.
 
 import json
 import math
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
@@ -107,11 +109,8 @@ class Trainer:
             return noise, t.to(model.device)
         stop = int(torch.randint(0, cfg.ddim_steps, (1,), generator=self.generator))
         self.unet_passes["forward"] += 2 * stop  # guided sampling: concept and empty, each step
-        sample = lambda: sample_to_timestep(model, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)  # noqa: E731
-        if cfg.sampler == "frozen":
-            with self.frozen.swapped_in():
-                return sample()
-        return sample()
+        with self.frozen.swapped_in() if cfg.sampler == "frozen" else nullcontext():
+            return sample_to_timestep(model, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)
 
     def step(self) -> float:
         """One ESD iteration; returns its loss. Raises FloatingPointError on a NaN or inf loss."""
@@ -153,8 +152,6 @@ class Trainer:
 
     def load_checkpoint(self, folder: Path) -> None:
         """Restore a checkpoint written by the same config; refuse one from a different run."""
-        from safetensors import safe_open
-
         path = folder / CHECKPOINT_FILE
         with safe_open(path, "pt") as handle:
             metadata = handle.metadata()
@@ -164,9 +161,12 @@ class Trainer:
         with torch.no_grad():
             for name, p in self.named:
                 p.copy_(tensors[f"param/{name}"])
-                moments = {key: tensors[f"adam/{key}/{name}"] for key in ("step", "exp_avg", "exp_avg_sq") if f"adam/{key}/{name}" in tensors}
-                if moments:
-                    self.optimizer.state[p] = {key: value.to(p.device) if key != "step" else value for key, value in moments.items()}
+                if f"adam/step/{name}" in tensors:  # Adam keeps its step count on the CPU, its moments beside p
+                    self.optimizer.state[p] = {
+                        "step": tensors[f"adam/step/{name}"],
+                        "exp_avg": tensors[f"adam/exp_avg/{name}"].to(p.device),
+                        "exp_avg_sq": tensors[f"adam/exp_avg_sq/{name}"].to(p.device),
+                    }
         self.generator.set_state(tensors["rng"])
         self.losses = json.loads(metadata["losses"])
         self.unet_passes = json.loads(metadata["unet_passes"])

@@ -1,0 +1,1 @@
+"""The toy world: a procedural, styled picture world and the small text-to-image model trained on it."""

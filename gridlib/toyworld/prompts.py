@@ -31,7 +31,7 @@ HELDOUT_TEMPLATES = {
         "{obj} painted by {artist}",
         "{artist} style painting of {obj}",
     ),
-    "photo": ("a photograph of {obj}", "{obj} in a photograph"),
+    "photo": ("{obj} in a photo", "in a photo, {obj}"),
 }
 
 # The erasure's training prompts: 20 ways of asking for Van Gogh, as the SD recipe uses.
