@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .evaluate import ToyJudge, erasure_table, style_rates, toy_suite
+from .evaluate import TOY_GUIDANCE, ToyJudge, erasure_table, style_rates, toy_suite
 from .files import save_json
 from .models import load_model
 from .train import TrainConfig, recipe, train_erasure
@@ -35,7 +35,7 @@ class StudyConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     samples_per_style: int = 32
     sample_steps: int = 20
-    guidance: float = 5.0
+    guidance: float = TOY_GUIDANCE
 
 
 def noise_iterations_for_equal_passes(config: TrainConfig) -> int:
@@ -124,7 +124,7 @@ def quick_study() -> StudyConfig:
     return StudyConfig(base=recipe("toy", iterations=40), settings=("plain", "seed"), seeds=(0,), samples_per_style=16)
 
 
-def erasure_check(work_dir: Path, samples_per_style: int = 64, sample_steps: int = 20, guidance: float = 5.0) -> dict:
+def erasure_check(work_dir: Path, samples_per_style: int = 64, sample_steps: int = 20, guidance: float = TOY_GUIDANCE) -> dict:
     """The book's default toy erasure, timed, with before/after rates on training and held-out prompts."""
     suite, judge = toy_suite(), ToyJudge()
 

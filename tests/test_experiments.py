@@ -28,7 +28,8 @@ def test_passes_are_counted_as_the_cost_formula_assumes(tiny):
     sampling = sample.unet_passes["forward"] - 15
     assert sample.unet_passes["backward"] == 5 and sampling % 2 == 0 and 0 <= sampling <= 5 * 2 * 5
     # expected sample cost per iteration: (ddim_steps - 1) sampling forwards + 3 forwards + 1 backward (= 2 forwards)
-    assert noise_iterations_for_equal_passes(recipe("toy")) == round(100 * (19 + 3 + 2) / (3 + 2))
+    toy = recipe("toy")
+    assert noise_iterations_for_equal_passes(toy) == round(toy.iterations * (toy.ddim_steps - 1 + 3 + 2) / (3 + 2))
 
 
 def test_mask_settings_cost_exactly_the_same(tmp_path):

@@ -85,9 +85,9 @@ def test_a_short_erasure_lowers_the_van_gogh_rate(tmp_path):
 
     suite, judge = toy_suite(), ToyJudge()
     prompts = {"van_gogh": suite.heldout_prompts["van_gogh"]}
-    measure = lambda model: style_rates(model, judge, prompts, 24, steps=10, guidance=5.0, progress=False)["van_gogh"]  # noqa: E731
+    measure = lambda model: style_rates(model, judge, prompts, 24, steps=10, guidance=2.5, progress=False)["van_gogh"]  # noqa: E731
     model = load_model("toy", device="cpu")
     before = measure(model)
-    train_erasure(model, recipe("toy", iterations=40), tmp_path, progress=False)
+    train_erasure(model, recipe("toy", iterations=100), tmp_path, progress=False)
     after = measure(model)
     assert before >= 0.8 and after <= before - 0.3, (before, after)
