@@ -61,6 +61,11 @@ def setting_config(name: str, base: TrainConfig) -> TrainConfig:
     raise ValueError(f"setting must be one of {StudyConfig().settings}, got {name!r}")
 
 
+def _hardware() -> str:
+    """The machine a result was measured on, as recorded in results files."""
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
 def _summary(values: list[float]) -> dict:
     return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
 
@@ -98,7 +103,7 @@ def run_study(study: StudyConfig, work_dir: Path, progress: bool = True) -> dict
     return {
         "study": {**asdict(study), "base": asdict(study.base)}, "target": suite.target, "baseline": baseline, "results": results,
         "wall_time_s": round(time.time() - start, 1),
-        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "hardware": _hardware(),
     }  # fmt: skip
 
 
@@ -120,7 +125,7 @@ def results_table(result: dict) -> list[dict]:
 
 
 def quick_study() -> StudyConfig:
-    """The small, stated configuration the book build runs: 2 settings, 1 seed, 40 iterations."""
+    """The `--quick` configuration: 2 settings, 1 seed, 40 iterations (chapter 5's default parameters)."""
     return StudyConfig(base=recipe("toy", iterations=40), settings=("plain", "seed"), seeds=(0,), samples_per_style=16)
 
 
@@ -142,7 +147,7 @@ def erasure_check(work_dir: Path, samples_per_style: int = 64, sample_steps: int
         "config": asdict(config), "train_s": round(train_s, 1), "final_loss": statistics.fmean(losses[-10:]),
         "samples_per_style": samples_per_style, "sample_steps": sample_steps, "guidance": guidance,
         "table": erasure_table(before, after, suite.target),
-        "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "hardware": _hardware(),
     }  # fmt: skip
 
 
