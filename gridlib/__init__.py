@@ -9,6 +9,7 @@ Modules, in the order the book meets them:
     weights     erasure.safetensors + metadata.json, and applying them safely
     evaluate    judges, erasure and preservation rates, comparison tables
     experiments equal-compute ablations
+    report      results files as the book's tables; the report's claims checked
     reference   the original two-model algorithm, for benchmarks
     viz         figures and the mask explorer
     toyworld    the toy world: generator, prompts, tokenizer, classifier, toy model training

@@ -3,7 +3,7 @@ import torch
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
 from gridlib.evaluate import (
-    ClipJudge, erasure_table, lpips_distance, markdown_table, sd_suite, style_rates, toy_suite,
+    ClipJudge, compare_models, erasure_table, lpips_distance, markdown_table, sd_suite, style_rates, toy_suite,
 )  # fmt: skip
 from gridlib.models import TOY_ASSETS
 
@@ -77,3 +77,12 @@ def test_lpips_is_skipped_with_a_message_where_it_cannot_load(capsys):
         assert "LPIPS skipped" in capsys.readouterr().out
     else:
         pytest.skip("lpips is installed here")
+
+
+def test_compare_models_uses_the_same_seeds_for_both_models(tiny):
+    """The same model compared with itself changes by exactly 0 points; each split and style gets a row."""
+    judge = lambda images: ["van_gogh" if image.mean() > 0.5 else "photo" for image in images]  # noqa: E731
+    suite = sd_suite(("van_gogh", "photo"))
+    rows = compare_models(tiny, tiny, judge, suite, samples_per_style=3, steps=2)
+    assert [(row["split"], row["style"]) for row in rows] == [(s, a) for s in ("train", "heldout") for a in ("van_gogh", "photo")]
+    assert all(row["change_points"] == 0 and row["before"] == row["after"] for row in rows)

@@ -3,15 +3,16 @@ from pathlib import Path
 
 import pytest
 
-from gridlib.experiments import StudyConfig, noise_iterations_for_equal_passes, results_table, run_study, setting_config
+from gridlib.experiments import SETTINGS, StudyConfig, compare_settings, key_comparisons, largest_drop, noise_iterations_for_equal_passes, results_table, run_study, setting_config
 from gridlib.train import Trainer, recipe
 
 
 def test_every_setting_has_a_config_and_unknown_ones_are_refused():
     base = recipe("toy")
-    for name in StudyConfig().settings:
+    for name in SETTINGS:
         setting_config(name, base).validate()
     assert setting_config("plain", base).masks == "full"
+    assert setting_config("eta_1", base).negative_guidance == 1.0 and setting_config("lr_3e-4", base).lr == 3e-4
     with pytest.raises(ValueError, match="setting must be one of"):
         setting_config("grid9", base)
 
@@ -48,3 +49,25 @@ def test_committed_results_match_the_study_they_claim():
     assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"])
     for entry in result["results"]:
         assert len(entry["runs"]) == len(result["study"]["seeds"]) >= 3
+
+
+def test_compare_settings_resolves_only_differences_beyond_the_seeds_spread():
+    def entry(name, rates):
+        return {"setting": name, "runs": [{"erasure": r, "preservation": 0.9} for r in rates]}
+
+    result = {"results": [entry("plain", [0.10, 0.12, 0.14]), entry("seed", [0.02, 0.03, 0.04]), entry("noisy", [0.0, 0.3, 0.1])]}
+    clear = compare_settings(result, "plain", "seed")
+    assert clear["difference_points"] == -9.0 and clear["standard_error_points"] == 1.3 and clear["resolved"]
+    assert not compare_settings(result, "plain", "noisy")["resolved"]
+    rows = key_comparisons(result)  # only plain vs seed is present among the study's pairs
+    assert [(r["setting"], r["metric"]) for r in rows] == [("seed", "erasure"), ("seed", "preservation")]
+    assert rows[0]["change (points)"] == "-9.0 ± 1.3" and rows[0]["beyond seed noise (> 2 s.e.)"] == "yes"
+    with pytest.raises(ValueError, match="setting 'grid9' is not in this result"):
+        compare_settings(result, "plain", "grid9")
+
+
+def test_largest_drop_names_the_style_that_lost_most_and_the_worst_run():
+    runs = [{"rates": {"van_gogh": 0.0, "seurat": 0.90, "photo": 0.99}}, {"rates": {"van_gogh": 0.1, "seurat": 1.0, "photo": 0.94}}]
+    result = {"target": "van_gogh", "baseline": {"van_gogh": 1.0, "seurat": 1.0, "photo": 1.0}}
+    style, mean_drop, worst = largest_drop(result, {"runs": runs})
+    assert style == "seurat" and mean_drop == pytest.approx(-5.0) and worst == pytest.approx(-10.0)

@@ -1,0 +1,32 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARK = Path(__file__).parent.parent / "benchmarks" / "esd_step.py"
+
+
+@pytest.mark.slow
+def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
+    out = tmp_path / "results.jsonl"
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--iterations", "2", "--warmup", "1", "--ddim-steps", "4", "--out", str(out)]
+    table = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["xt_source"], r["implementation"]) for r in rows] == [(s, i) for s in ("sample", "noise") for i in ("reference", "gridlib")]
+    for source in ("sample", "noise"):
+        reference, ours = (r for r in rows if r["xt_source"] == source)
+        assert ours["losses"] == pytest.approx(reference["losses"], rel=1e-4)  # same draws, same loss: a comparison of equals
+        assert 0 < ours["s_without_xt"] <= ours["s_per_iteration"] and ours["peak_memory_GiB"] > 0
+    assert "speed-up" in table and table.count("gridlib") == 2
+
+
+def test_forward_benchmark_times_each_option(tmp_path):
+    out = tmp_path / "forward.jsonl"
+    command = [sys.executable, str(BENCHMARK.parent / "unet_forward.py"), "--model", "tiny", "--repeats", "2",
+               "--options", "no_grad,inference_mode,channels_last,bfloat16", "--out", str(out)]  # fmt: skip
+    printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["option"] for r in rows] == ["no_grad", "inference_mode", "channels_last", "bfloat16"]
+    assert all(r["ms_per_pass"] > 0 for r in rows) and "vs no_grad" in printed
