@@ -3,9 +3,13 @@
     python benchmarks/esd_step.py --model toy --quick          # about a minute on 2 CPU cores
     python benchmarks/esd_step.py --model sd14-arch --device cuda --dtype float16
 
-Both implementations run on the same model, config and random draws (they compute the same
-loss; see tests/test_reference.py). Each (implementation, x_t source) runs in a fresh process,
-so peak memory is its own: RSS on CPU, torch.cuda.max_memory_allocated on GPU. Seconds per
+Three implementations run on the same model, config and random draws (they compute the same
+loss; see tests/test_reference.py): `reference` (the original algorithm as esd_sd.py writes it,
+gradients for every UNet weight), `reference-attn2-grads` (the same with the untrained weights
+frozen, to show that one change on its own) and `gridlib`. Each (implementation, x_t source) runs in a fresh process,
+so peak memory is its own: RSS on CPU, torch.cuda.max_memory_allocated on GPU. Beside it, the
+activations autograd keeps for the backward pass are counted exactly (distinct storages, weights
+excluded): the part of a step's memory that grows with image size, the same on any device. Seconds per
 iteration is the median over the timed iterations, after warm-up. One JSON line per setting is
 appended to --out, and a table is printed.
 """
@@ -18,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date
 
 import torch
@@ -27,6 +32,7 @@ from gridlib.reference import ReferenceTrainer
 from gridlib.train import Trainer, recipe
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+IMPLEMENTATIONS = ("reference", "reference-attn2-grads", "gridlib")
 
 
 def build_model(name: str, device: str, dtype: torch.dtype):
@@ -40,15 +46,34 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+@contextmanager
+def saved_for_backward(counts: list[int], weights: set[int]):
+    """Append the bytes of the tensors autograd saves inside this block (each storage once, weights excluded)."""
+    storages = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in weights:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        yield
+    counts.append(sum(storages.values()))
+
+
 def worker(args: argparse.Namespace) -> dict:
     """One setting in this process: build, warm up, time, measure peak memory."""
     torch.manual_seed(0)
-    reference = args.implementation == "reference"
+    reference = args.implementation.startswith("reference")
     dtype = torch.float32 if reference else DTYPES[args.dtype]  # the original algorithm runs in float32
     model = build_model(args.model, args.device, dtype)
     config = recipe("toy" if args.model in ("toy", "tiny") else "sd14", xt_source=args.xt_source,
                     ddim_steps=args.ddim_steps, iterations=args.warmup + args.iterations)  # fmt: skip
-    trainer = (ReferenceTrainer if reference else Trainer)(model, config)
+    if reference:
+        trainer = ReferenceTrainer(model, config, all_gradients=args.implementation == "reference")
+    else:
+        trainer = Trainer(model, config)
     seconds, making_xt = [], []
     make_xt = trainer.make_xt
 
@@ -60,10 +85,13 @@ def worker(args: argparse.Namespace) -> dict:
         return result
 
     trainer.make_xt = timed_make_xt
+    weights = {p.untyped_storage().data_ptr() for p in model.unet.parameters()}
+    saved: list[int] = []
     for index in range(args.warmup + args.iterations):
         synchronize(args.device)
         began = time.perf_counter()
-        trainer.step()
+        with saved_for_backward(saved, weights):
+            trainer.step()
         synchronize(args.device)
         if index >= args.warmup:
             seconds.append(time.perf_counter() - began)
@@ -75,7 +103,7 @@ def worker(args: argparse.Namespace) -> dict:
         "implementation": args.implementation, "model": args.model, "xt_source": args.xt_source, "device": args.device,
         "dtype": str(dtype).removeprefix("torch."), "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations,
         "s_per_iteration": statistics.median(seconds), "s_without_xt": statistics.median(total - xt for total, xt in zip(seconds, making_xt[args.warmup :])),
-        "peak_memory_GiB": round(peak, 3), "memory_kind": kind,
+        "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 3),
         "losses": trainer.losses, "threads": torch.get_num_threads(), "date": date.today().isoformat(),
         "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
     }  # fmt: skip
@@ -92,7 +120,7 @@ def main() -> None:
     parser.add_argument("--sources", default="sample,noise", help="x_t sources to run, comma-separated")
     parser.add_argument("--quick", action="store_true", help="5 timed iterations, 1 warm-up")
     parser.add_argument("--out", default="benchmarks/results.jsonl")
-    parser.add_argument("--implementation", choices=("gridlib", "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--implementation", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--xt-source", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
@@ -102,7 +130,7 @@ def main() -> None:
         return
     rows = []
     for source in args.sources.split(","):
-        for implementation in ("reference", "gridlib"):
+        for implementation in IMPLEMENTATIONS:
             command = [sys.executable, __file__, "--implementation", implementation, "--xt-source", source,
                        "--model", args.model, "--device", args.device, "--dtype", args.dtype, "--iterations", str(args.iterations),
                        "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps)]  # fmt: skip
@@ -110,11 +138,12 @@ def main() -> None:
             rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
             with open(args.out, "a") as out:
                 out.write(json.dumps(rows[-1]) + "\n")
-    print(f"\n{'x_t':7s} {'implementation':15s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory")
+    print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory")
     for source in args.sources.split(","):
-        ref, ours = (next(r for r in rows if r["xt_source"] == source and r["implementation"] == i) for i in ("reference", "gridlib"))
-        for row in (ref, ours):
-            print(f"{source:7s} {row['implementation']:15s} {row['s_per_iteration']:9.4f} {row['s_without_xt']:12.4f} {row['peak_memory_GiB']:9.3f}", end="")
+        same_source = [r for r in rows if r["xt_source"] == source]
+        ref = next(r for r in same_source if r["implementation"] == "reference")
+        for row in same_source:
+            print(f"{source:7s} {row['implementation']:22s} {row['s_per_iteration']:9.4f} {row['s_without_xt']:12.4f} {row['peak_memory_GiB']:9.3f}", end="")
             print(f"  {ref['s_per_iteration'] / row['s_per_iteration']:7.2f}x ({ref['s_without_xt'] / row['s_without_xt']:.2f}x)", end="")
             print(f"  {row['peak_memory_GiB'] / ref['peak_memory_GiB']:6.2f}x")
 

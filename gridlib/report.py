@@ -65,7 +65,7 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
     timings = []
     if erasure:
         timings.append(f"the toy recipe ({erasure['config']['iterations']} iterations) trained in {erasure['train_s']} s "
-                       f"({erasure['hardware']})")  # fmt: skip
+                       f"(the slowest of {len(erasure['seeds'])} runs; {erasure['hardware']})")  # fmt: skip
     toy = [row for row in benchmark or [] if row["model"] == "toy" and row["xt_source"] == "sample"]
     ours = [row for row in toy if row["implementation"] == "gridlib"]
     theirs = [row for row in toy if row["implementation"] == "reference"]

@@ -14,11 +14,13 @@ def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
     command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--iterations", "2", "--warmup", "1", "--ddim-steps", "4", "--out", str(out)]
     table = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(r["xt_source"], r["implementation"]) for r in rows] == [(s, i) for s in ("sample", "noise") for i in ("reference", "gridlib")]
+    implementations = ("reference", "reference-attn2-grads", "gridlib")
+    assert [(r["xt_source"], r["implementation"]) for r in rows] == [(s, i) for s in ("sample", "noise") for i in implementations]
     for source in ("sample", "noise"):
-        reference, ours = (r for r in rows if r["xt_source"] == source)
-        assert ours["losses"] == pytest.approx(reference["losses"], rel=1e-4)  # same draws, same loss: a comparison of equals
-        assert 0 < ours["s_without_xt"] <= ours["s_per_iteration"] and ours["peak_memory_GiB"] > 0
+        reference, lean_reference, ours = (r for r in rows if r["xt_source"] == source)
+        for row in (lean_reference, ours):  # same draws, same loss: a comparison of equals
+            assert row["losses"] == pytest.approx(reference["losses"], rel=1e-4)
+            assert 0 < row["s_without_xt"] <= row["s_per_iteration"] and row["peak_memory_GiB"] > 0
     assert "speed-up" in table and table.count("gridlib") == 2
 
 

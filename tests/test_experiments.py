@@ -3,7 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from gridlib.experiments import SETTINGS, StudyConfig, compare_settings, key_comparisons, largest_drop, noise_iterations_for_equal_passes, results_table, run_study, setting_config
+from gridlib.evaluate import erasure_table
+from gridlib.experiments import (
+    SETTINGS, StudyConfig, compare_settings, key_comparisons, largest_drop, mean_over_seeds, noise_iterations_for_equal_passes,
+    results_table, run_study, setting_config,
+)
 from gridlib.train import Trainer, recipe
 
 
@@ -71,3 +75,24 @@ def test_largest_drop_names_the_style_that_lost_most_and_the_worst_run():
     result = {"target": "van_gogh", "baseline": {"van_gogh": 1.0, "seurat": 1.0, "photo": 1.0}}
     style, mean_drop, worst = largest_drop(result, {"runs": runs})
     assert style == "seurat" and mean_drop == pytest.approx(-5.0) and worst == pytest.approx(-10.0)
+
+
+def test_runs_side_by_side_give_the_same_study_as_one_after_another(tmp_path):
+    study = StudyConfig(base=recipe("toy", iterations=2), settings=("plain", "seed"), seeds=(0, 1), samples_per_style=2, sample_steps=2)
+    serial = run_study(study, tmp_path / "serial", progress=False)
+    parallel = run_study(study, tmp_path / "parallel", progress=False, workers=2)
+    assert parallel["baseline"] == serial["baseline"] and parallel["workers"] == 2
+    for ours, theirs in zip(parallel["results"], serial["results"]):
+        assert [r["seed"] for r in ours["runs"]] == [r["seed"] for r in theirs["runs"]] == [0, 1]
+        for a, b in zip(ours["runs"], theirs["runs"]):
+            assert a["unet_passes"] == b["unet_passes"] and a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-4)
+    with pytest.raises(ValueError, match="workers must be a positive integer, got 0"):
+        run_study(study, tmp_path, workers=0)
+
+
+def test_mean_over_seeds_averages_and_keeps_the_worst_seed():
+    before = {"heldout": {"van_gogh": 1.0, "seurat": 1.0}}
+    tables = [erasure_table(before, {"heldout": {"van_gogh": v, "seurat": s}}, "van_gogh") for v, s in ((0.0, 0.94), (0.2, 1.0))]
+    erased, kept = mean_over_seeds(tables)
+    assert erased["after"] == pytest.approx(0.1) and erased["change_points"] == -90.0 and erased["worst_change_points"] == -80.0
+    assert kept["after"] == pytest.approx(0.97) and kept["change_points"] == -3.0 and kept["worst_change_points"] == -6.0
