@@ -3,6 +3,7 @@
     python -m gridlib.experiments --out results/ablations.json            # the full study
     python -m gridlib.experiments --quick --out _build/ablations.json     # the book's small version
     python -m gridlib.experiments --settings seed,lr_3e-4,eta_1 --samples-per-style 64 --out results/recipe_sweep.json  # the recipe's neighbours
+    python -m gridlib.experiments --erasure-check --out results/toy_erasure.json  # the recipe, 3 seeds, both prompt splits
 
 Every mask setting trains the same number of iterations on the same x_t route, so each does
 exactly the same UNet forward and backward passes: a mask set only changes the weight map of
@@ -15,7 +16,6 @@ import argparse
 import json
 import math
 import multiprocessing
-import os
 import platform
 import statistics
 import time
@@ -57,7 +57,7 @@ def noise_iterations_for_equal_passes(config: TrainConfig) -> int:
 
 
 # Each named setting is the base recipe with these fields changed. The first seven are the ablation
-# study; the last three are the toy recipe's neighbours, measured to choose its lr, eta and length.
+# study; the rest are the toy recipe's neighbours, measured to choose its lr, eta, length and sampler.
 SETTINGS = {
     "plain": {"masks": "full"},
     "seed": {"masks": "seed"},
@@ -70,7 +70,6 @@ SETTINGS = {
     "eta_1": {"negative_guidance": 1.0},
     "lr_2.5e-4_x400": {"lr": 2.5e-4, "iterations": 400},
     "sampler_frozen": {"sampler": "frozen"},
-    "sampler_frozen_x300": {"sampler": "frozen", "iterations": 300},
 }
 
 
@@ -115,18 +114,14 @@ def _train_and_measure(name: str, seed: int, study: StudyConfig, work_dir: Path)
             "final_loss": statistics.fmean(losses[-10:]), "train_s": round(train_s, 1), "unet_passes": passes}  # fmt: skip
 
 
-def default_workers() -> int:
-    """Runs trained side by side: one per CPU core. The toy model is too small to use two threads well
-    (a guided pass takes 15.5 ms on 2 threads, 19.3 ms on 1), so separate single-threaded runs finish
-    a study in little more than half the time on 2 cores."""
-    return os.cpu_count() or 1
-
-
 def map_runs(function: Callable, jobs: list[tuple], workers: int = 1, progress: bool = True, desc: str = "runs") -> list:
     """`[function(*job) for job in jobs]`, in order; with `workers` > 1, in that many single-threaded processes.
 
     Every run draws from its own seeds, so the results are those of running one after another
-    (up to float rounding, which can differ between thread counts).
+    (up to float rounding, which can differ between thread counts). On this project's 2-core
+    machine two single-threaded runs side by side were no faster than one two-threaded run after
+    another (the recipe's 200 iterations: two runs side by side took about 140 s, one run on both
+    cores 65 to 75 s), so one at a time is the default; more cores may differ.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
@@ -239,12 +234,13 @@ def quick_study() -> StudyConfig:
     return StudyConfig(base=recipe("toy", iterations=40), settings=("plain", "seed"), seeds=(0,), samples_per_style=16)
 
 
-def _recipe_run(seed: int | None, samples_per_style: int, sample_steps: int, guidance: float, work_dir: Path) -> dict:
-    """Style rates on both splits of the original toy model (seed None), or of the recipe's erasure trained with `seed`."""
+def _recipe_run(config: TrainConfig, seed: int | None, samples_per_style: int, sample_steps: int, guidance: float,
+                work_dir: Path) -> dict:
+    """Style rates on both splits of the original toy model (seed None), or of `config`'s erasure trained with `seed`."""
     model, suite, run = load_model("toy", device="cpu"), toy_suite(), {"seed": seed}
     if seed is not None:
         began = time.time()
-        losses = train_erasure(model, recipe("toy", seed=seed), work_dir / f"erasure_check_seed{seed}", progress=False)
+        losses = train_erasure(model, replace(config, seed=seed), work_dir / f"erasure_check_seed{seed}", progress=False)
         run.update(train_s=round(time.time() - began, 1), final_loss=statistics.fmean(losses[-10:]))
     run["rates"] = {split: style_rates(model, ToyJudge(), suite.prompts(split), samples_per_style, steps=sample_steps,
                                        guidance=guidance, progress=False) for split in ("train", "heldout")}  # fmt: skip
@@ -262,18 +258,20 @@ def mean_over_seeds(tables: list[list[dict]]) -> list[dict]:
 
 
 def erasure_check(work_dir: Path, seeds: tuple[int, ...] = (0, 1, 2), samples_per_style: int = 64, sample_steps: int = 20,
-                  guidance: float = TOY_GUIDANCE, workers: int = 1, progress: bool = True) -> dict:
-    """The book's default toy erasure, trained once per seed: before/after rates on training and held-out prompts.
+                  guidance: float = TOY_GUIDANCE, workers: int = 1, progress: bool = True, config: TrainConfig | None = None) -> dict:
+    """The book's default toy erasure (`config`, default `recipe("toy")`), trained once per seed: before/after
+    rates on training and held-out prompts.
 
     The table's `after` and `change_points` are means over the seeds; `worst_change_points` is the
     worst seed's change (the highest for the erased style, the lowest for the others), because one
     training run can land well away from the mean.
     """  # fmt: skip
-    original, *erased = map_runs(_recipe_run, [(seed, samples_per_style, sample_steps, guidance, work_dir) for seed in (None, *seeds)],
-                                 workers, progress, "erasure check")  # fmt: skip
+    config = config or recipe("toy")
+    jobs = [(config, seed, samples_per_style, sample_steps, guidance, work_dir) for seed in (None, *seeds)]
+    original, *erased = map_runs(_recipe_run, jobs, workers, progress, "erasure check")
     table = mean_over_seeds([erasure_table(original["rates"], run["rates"], toy_suite().target) for run in erased])
     return {
-        "config": asdict(recipe("toy")), "seeds": list(seeds), "train_s": max(run["train_s"] for run in erased),
+        "config": asdict(config), "seeds": list(seeds), "train_s": max(run["train_s"] for run in erased),
         "runs": erased, "samples_per_style": samples_per_style, "sample_steps": sample_steps, "guidance": guidance,
         "table": table, "workers": workers,
         "hardware": _hardware(workers),
@@ -288,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", help=f"comma-separated settings instead of the study's seven, from {tuple(SETTINGS)}")
     parser.add_argument("--samples-per-style", type=int, help="held-out images per style per run (default 32)")
     parser.add_argument("--work-dir", default="runs/ablations", help="where each run's weights go")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="runs side by side, one thread each (default: CPU cores)")
+    parser.add_argument("--workers", type=int, default=1, help="runs side by side, one thread each (default 1: one after another)")
     args = parser.parse_args(argv)
     if args.erasure_check:
         result = erasure_check(Path(args.work_dir), workers=args.workers)

@@ -105,3 +105,14 @@ def loss_weight_map(masks: torch.Tensor) -> torch.Tensor:
     if (areas <= 0).any():
         raise ValueError("every mask must cover at least one pixel; got an empty mask")
     return (masks / areas).mean(dim=0, keepdim=True)
+
+
+def weight_range(masks: torch.Tensor) -> tuple[float, float]:
+    """The lightest and heaviest pixel weight of a mask set's loss, relative to plain MSE's 1.
+
+    (1.0, 1.0) means the masked loss *is* the plain MSE; the further apart, the more the masks
+    reweight the image. A quick way to see how much a mask set can change training at all.
+    """
+    weights = loss_weight_map(masks)
+    weights = weights / weights.mean()
+    return float(weights.min()), float(weights.max())

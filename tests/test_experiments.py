@@ -5,8 +5,8 @@ import pytest
 
 from gridlib.evaluate import erasure_table
 from gridlib.experiments import (
-    SETTINGS, StudyConfig, compare_settings, key_comparisons, largest_drop, mean_over_seeds, noise_iterations_for_equal_passes,
-    results_table, run_study, setting_config,
+    SETTINGS, StudyConfig, compare_settings, erasure_check, key_comparisons, largest_drop, mean_over_seeds,
+    noise_iterations_for_equal_passes, results_table, run_study, setting_config,
 )
 from gridlib.train import Trainer, recipe
 
@@ -53,6 +53,26 @@ def test_committed_results_match_the_study_they_claim():
     assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"])
     for entry in result["results"]:
         assert len(entry["runs"]) == len(result["study"]["seeds"]) >= 3
+
+
+def test_erasure_check_trains_once_per_seed_and_averages_their_tables(tmp_path):
+    result = erasure_check(tmp_path, seeds=(0, 1), samples_per_style=2, sample_steps=2, progress=False,
+                           config=recipe("toy", iterations=2))  # fmt: skip
+    assert [run["seed"] for run in result["runs"]] == [0, 1] and result["config"]["iterations"] == 2
+    assert (tmp_path / "erasure_check_seed1" / "erasure.safetensors").exists()
+    rows = {(row["split"], row["style"]): row for row in result["table"]}
+    assert set(rows) == {(split, style) for split in ("train", "heldout") for style in ("van_gogh", "mondrian", "seurat", "photo")}
+    for (split, style), row in rows.items():
+        assert row["after"] == pytest.approx(sum(run["rates"][split][style] for run in result["runs"]) / 2)
+
+
+def test_committed_erasure_check_is_three_seeds_and_its_table_is_their_mean():
+    path = Path(__file__).parent.parent / "results" / "toy_erasure.json"
+    result = json.loads(path.read_text())
+    assert len(result["seeds"]) >= 3 and [run["seed"] for run in result["runs"]] == result["seeds"]
+    for row in result["table"]:
+        rates = [run["rates"][row["split"]][row["style"]] for run in result["runs"]]
+        assert row["after"] == pytest.approx(sum(rates) / len(rates))
 
 
 def test_compare_settings_resolves_only_differences_beyond_the_seeds_spread():
