@@ -188,7 +188,7 @@ def results_table(result: dict) -> list[dict]:
             "iterations": entry["config"]["iterations"], "seeds": len(runs),
             "erasure (VG rate, %)": f"{100 * entry['erasure']['mean']:.1f} ± {100 * entry['erasure']['std']:.1f}",
             "preservation (%)": f"{100 * entry['preservation']['mean']:.1f} ± {100 * entry['preservation']['std']:.1f}",
-            "other styles: largest drop (points)": f"{style} {mean_drop:+.1f} (worst run {worst_drop:+.1f})",
+            "other styles: largest drop (points)": f"{style} {mean_drop:+.1f} (worst single run of any style {worst_drop:+.1f})",
             "UNet fwd / bwd per run": "{:.0f} / {:.0f}".format(*(statistics.fmean(r["unet_passes"][k] for r in runs) for k in ("forward", "backward"))),
             "final loss (mean of last 10)": f"{statistics.fmean(r['final_loss'] for r in runs):.4f}",
             "train s": f"{statistics.fmean(r['train_s'] for r in runs):.0f}",
