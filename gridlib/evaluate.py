@@ -134,15 +134,18 @@ def erasure_table(before: dict[str, dict[str, float]], after: dict[str, dict[str
     return rows
 
 
+def split_rates(model: DiffusionModel, judge: Callable[[torch.Tensor], list[str]], suite: StyleSuite,
+                samples_per_style: int, steps: int = 50, guidance: float = 7.5) -> dict[str, dict[str, float]]:
+    """`style_rates` on the suite's training and on its held-out prompts, as `erasure_table` takes them."""  # fmt: skip
+    return {split: style_rates(model, judge, suite.prompts(split), samples_per_style, steps=steps, guidance=guidance, progress=False)
+            for split in ("train", "heldout")}  # fmt: skip
+
+
 def compare_models(original: DiffusionModel, erased: DiffusionModel, judge: Callable[[torch.Tensor], list[str]],
                    suite: StyleSuite, samples_per_style: int, steps: int = 50, guidance: float = 7.5) -> list[dict]:
     """The before/after `erasure_table` on training and held-out prompts, both models on the same seeds."""  # fmt: skip
-
-    def rates(model: DiffusionModel, split: str) -> dict[str, float]:
-        return style_rates(model, judge, suite.prompts(split), samples_per_style, steps=steps, guidance=guidance, progress=False)
-
-    splits = ("train", "heldout")
-    return erasure_table({s: rates(original, s) for s in splits}, {s: rates(erased, s) for s in splits}, suite.target)
+    before = split_rates(original, judge, suite, samples_per_style, steps, guidance)
+    return erasure_table(before, split_rates(erased, judge, suite, samples_per_style, steps, guidance), suite.target)
 
 
 def markdown_table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:

@@ -19,15 +19,15 @@ import multiprocessing
 import platform
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from .evaluate import TOY_GUIDANCE, ToyJudge, erasure_table, style_rates, toy_suite
+from .evaluate import TOY_GUIDANCE, ToyJudge, erasure_table, split_rates, style_rates, toy_suite
 from .files import save_json
 from .models import load_model
 from .train import TrainConfig, recipe, train_erasure
@@ -99,19 +99,24 @@ def _held_out_rates(model, study: StudyConfig) -> dict[str, float]:
                        guidance=study.guidance, progress=False)  # fmt: skip
 
 
+def _timed_training(model, config: TrainConfig, out_dir: Path) -> dict:
+    """Train `model` in place; the run's wall time and its final loss (the mean of the last 10)."""
+    began = time.time()
+    losses = train_erasure(model, config, out_dir, progress=False)
+    return {"train_s": round(time.time() - began, 1), "final_loss": statistics.fmean(losses[-10:])}
+
+
 def _train_and_measure(name: str, seed: int, study: StudyConfig, work_dir: Path) -> dict:
     """One run of the study: erase from a fresh toy model with one setting and seed, then measure it."""
     config = replace(setting_config(name, study.base), seed=seed)
     model = load_model("toy", device="cpu")
-    began = time.time()
-    losses = train_erasure(model, config, work_dir / f"{name}_seed{seed}", progress=False)
-    train_s = time.time() - began
+    training = _timed_training(model, config, work_dir / f"{name}_seed{seed}")
     rates = _held_out_rates(model, study)
     passes = json.loads((work_dir / f"{name}_seed{seed}" / "metadata.json").read_text())["unet_passes"]
     target = toy_suite().target
     others = [rate for style, rate in rates.items() if style != target]
-    return {"seed": seed, "rates": rates, "erasure": rates[target], "preservation": statistics.fmean(others),
-            "final_loss": statistics.fmean(losses[-10:]), "train_s": round(train_s, 1), "unet_passes": passes}  # fmt: skip
+    return {"seed": seed, "rates": rates, "erasure": rates[target], "preservation": statistics.fmean(others), **training,
+            "unet_passes": passes}  # fmt: skip
 
 
 def map_runs(function: Callable, jobs: list[tuple], workers: int = 1, progress: bool = True, desc: str = "runs") -> list:
@@ -237,13 +242,10 @@ def quick_study() -> StudyConfig:
 def _recipe_run(config: TrainConfig, seed: int | None, samples_per_style: int, sample_steps: int, guidance: float,
                 work_dir: Path) -> dict:
     """Style rates on both splits of the original toy model (seed None), or of `config`'s erasure trained with `seed`."""
-    model, suite, run = load_model("toy", device="cpu"), toy_suite(), {"seed": seed}
+    model, run = load_model("toy", device="cpu"), {"seed": seed}
     if seed is not None:
-        began = time.time()
-        losses = train_erasure(model, replace(config, seed=seed), work_dir / f"erasure_check_seed{seed}", progress=False)
-        run.update(train_s=round(time.time() - began, 1), final_loss=statistics.fmean(losses[-10:]))
-    run["rates"] = {split: style_rates(model, ToyJudge(), suite.prompts(split), samples_per_style, steps=sample_steps,
-                                       guidance=guidance, progress=False) for split in ("train", "heldout")}  # fmt: skip
+        run.update(_timed_training(model, replace(config, seed=seed), work_dir / f"erasure_check_seed{seed}"))
+    run["rates"] = split_rates(model, ToyJudge(), toy_suite(), samples_per_style, sample_steps, guidance)
     return run
 
 

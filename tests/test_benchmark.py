@@ -32,3 +32,9 @@ def test_forward_benchmark_times_each_option(tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["option"] for r in rows] == ["no_grad", "inference_mode", "channels_last", "bfloat16"]
     assert all(r["ms_per_pass"] > 0 for r in rows) and "vs no_grad" in printed
+
+
+def test_benchmark_refuses_to_run_without_a_warm_up():
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--warmup", "0"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2 and "--warmup must be at least 1" in result.stderr and "got 0" in result.stderr
