@@ -1,13 +1,15 @@
 """Time and memory of one ESD-X training iteration: gridlib against the original two-model algorithm.
 
     python benchmarks/esd_step.py --model toy --quick          # under a minute on 2 CPU cores (49 s measured)
-    python benchmarks/esd_step.py --model sd14-arch --device cuda --dtype float16
+    python benchmarks/esd_step.py --model sd14-arch --device cuda --dtype float16 --ddim-steps 50
 
 Three implementations run on the same model, config and random draws (they compute the same
 loss; see tests/test_reference.py): `reference` (the original algorithm as esd_sd.py writes it,
 gradients for every UNet weight), `reference-attn2-grads` (the same with the untrained weights
-frozen, to show that one change on its own) and `gridlib`. Each (implementation, x_t source) runs
-in a fresh process, so peak memory is its own: RSS on CPU, torch.cuda.max_memory_allocated on GPU.
+frozen, to show that one change on its own) and `gridlib`; a fourth, `gridlib-checkpointed`
+(gridlib with diffusers' gradient checkpointing), runs when --implementations names it. Each
+(implementation, x_t source) runs in a fresh process, so peak memory is its own: RSS on CPU,
+torch.cuda.max_memory_allocated on GPU.
 Beside it, the activations autograd keeps for the backward pass are counted exactly (distinct
 storages, weights excluded) during the warm-up iterations: the part of a step's memory that grows
 with image size, the same on any device. Seconds per iteration is the median over the timed
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager, nullcontext
-from datetime import date
+from datetime import date, datetime
 
 import torch
 
@@ -32,7 +34,7 @@ from gridlib.reference import ReferenceTrainer
 from gridlib.train import Trainer, recipe
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-IMPLEMENTATIONS = ("reference", "reference-attn2-grads", "gridlib")
+IMPLEMENTATIONS = ("reference", "reference-attn2-grads", "gridlib", "gridlib-checkpointed")
 
 
 def build_model(name: str, device: str, dtype: torch.dtype):
@@ -73,6 +75,8 @@ def worker(args: argparse.Namespace) -> dict:
     if reference:
         trainer = ReferenceTrainer(model, config, all_gradients=args.implementation == "reference")
     else:
+        if args.implementation == "gridlib-checkpointed":  # recompute activations in backward instead of keeping them
+            model.unet.enable_gradient_checkpointing()
         trainer = Trainer(model, config)
     seconds, making_xt = [], []
     make_xt = trainer.make_xt
@@ -104,8 +108,8 @@ def worker(args: argparse.Namespace) -> dict:
         "implementation": args.implementation, "model": args.model, "xt_source": args.xt_source, "device": args.device,
         "dtype": str(dtype).removeprefix("torch."), "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations,
         "s_per_iteration": statistics.median(seconds), "s_without_xt": statistics.median(total - xt for total, xt in zip(seconds, making_xt[args.warmup :])),
-        "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 3),
-        "losses": trainer.losses, "threads": torch.get_num_threads(), "date": date.today().isoformat(),
+        "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
+        "losses": trainer.losses, "threads": torch.get_num_threads(), "torch": torch.__version__, "date": date.today().isoformat(),
         "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
     }  # fmt: skip
 
@@ -119,6 +123,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--ddim-steps", type=int, default=20)
     parser.add_argument("--sources", default="sample,noise", help="x_t sources to run, comma-separated")
+    parser.add_argument("--implementations", default="reference,reference-attn2-grads,gridlib",
+                        help=f"comma-separated, from {IMPLEMENTATIONS}; the first is the baseline of the speed-ups")
     parser.add_argument("--quick", action="store_true", help="5 timed iterations, 1 warm-up")
     parser.add_argument("--out", default="benchmarks/results.jsonl")
     parser.add_argument("--implementation", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
@@ -128,23 +134,27 @@ def main() -> None:
         args.iterations, args.warmup = 5, 1
     if args.warmup < 1:
         parser.error(f"--warmup must be at least 1 (the saved activations are counted during warm-up), got {args.warmup}")
+    implementations = args.implementations.split(",")
+    for name in implementations:
+        if name not in IMPLEMENTATIONS:
+            parser.error(f"implementation must be one of {IMPLEMENTATIONS}, got {name!r}")
     if args.implementation:  # inside a worker process
         print(json.dumps(worker(args)))
         return
-    rows = []
+    rows, run = [], datetime.now().isoformat(timespec="seconds")  # `run` groups this command's rows in the book's table
     for source in args.sources.split(","):
-        for implementation in IMPLEMENTATIONS:
+        for implementation in implementations:
             command = [sys.executable, __file__, "--implementation", implementation, "--xt-source", source,
                        "--model", args.model, "--device", args.device, "--dtype", args.dtype, "--iterations", str(args.iterations),
                        "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps)]  # fmt: skip
             result = subprocess.run(command, capture_output=True, text=True, check=True)
-            rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
+            rows.append({**json.loads(result.stdout.strip().splitlines()[-1]), "run": run})
             with open(args.out, "a") as out:
                 out.write(json.dumps(rows[-1]) + "\n")
     print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory")
     for source in args.sources.split(","):
         same_source = [r for r in rows if r["xt_source"] == source]
-        ref = next(r for r in same_source if r["implementation"] == "reference")
+        ref = same_source[0]
         for row in same_source:
             print(f"{source:7s} {row['implementation']:22s} {row['s_per_iteration']:9.4f} {row['s_without_xt']:12.4f} {row['peak_memory_GiB']:9.3f}", end="")
             print(f"  {ref['s_per_iteration'] / row['s_per_iteration']:7.2f}x ({ref['s_without_xt'] / row['s_without_xt']:.2f}x)", end="")

@@ -5,7 +5,8 @@
 
 A guided sampling step (a batch of 2: concept and empty prompt) dominates an ESD iteration that
 samples x_t, so this is the pass worth speeding up. Options, each against the plain one:
-`inference_mode` instead of `no_grad`, channels-last memory format, bfloat16 weights, and
+`inference_mode` instead of `no_grad`, channels-last memory format, bfloat16 or float16 weights
+(`float16_mixed`: float16 with the attn2 tensors in float32 under autocast, as gridlib trains), and
 `torch.compile` (its one-off compile time is reported separately). Prints the median of the
 timed repeats per option and appends one JSON line per option to --out.
 """
@@ -15,18 +16,20 @@ import json
 import platform
 import statistics
 import time
+from contextlib import nullcontext
 from datetime import date
 
 import torch
 
+from gridlib.esd import trainable_parameters
 from gridlib.models import load_model, sd14_random_model
 
-OPTIONS = ("no_grad", "inference_mode", "channels_last", "bfloat16", "compile")
+OPTIONS = ("no_grad", "inference_mode", "channels_last", "bfloat16", "float16", "float16_mixed", "compile")
 
 
 def guided_pass(model_name: str, device: str, option: str):
     """A zero-argument function running one guided UNet pass with `option`, and its one-off setup seconds."""
-    dtype = torch.bfloat16 if option == "bfloat16" else torch.float32
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float16_mixed": torch.float16}.get(option, torch.float32)
     model = sd14_random_model(device, dtype) if model_name == "sd14-arch" else load_model(model_name, device=device, dtype=dtype)
     text = model.encode_prompts(["a painting by Vincent van Gogh", ""])
     x = torch.randn(2, *model.latent_shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
@@ -36,10 +39,14 @@ def guided_pass(model_name: str, device: str, option: str):
         unet, x = unet.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     if option == "compile":
         unet = torch.compile(unet)
+    if option == "float16_mixed":  # as gridlib's Trainer runs it: trained tensors in float32, under autocast
+        for _, p in trainable_parameters(unet, "xattn"):
+            p.data = p.data.float()
     context = torch.inference_mode if option == "inference_mode" else torch.no_grad
+    mixed = model.autocast if option == "float16_mixed" else nullcontext
 
     def run() -> None:
-        with context():
+        with context(), mixed():
             unet(x, t, text)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
@@ -54,7 +61,8 @@ def main() -> None:
     parser.add_argument("--model", choices=("toy", "tiny", "sd14-arch"), default="toy")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--options", default=",".join(OPTIONS), help=f"comma-separated, from {OPTIONS}")
+    parser.add_argument("--options", default="no_grad,inference_mode,channels_last,bfloat16,compile",
+                        help=f"comma-separated, from {OPTIONS}; float16 is for GPUs")
     parser.add_argument("--out", default="benchmarks/unet_forward.jsonl")
     args = parser.parse_args()
     options = args.options.split(",")

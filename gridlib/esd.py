@@ -11,7 +11,7 @@ only place where text enters SD's UNet. Here the frozen model is the same UNet w
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import torch
 from diffusers import UNet2DConditionModel
@@ -59,28 +59,34 @@ def esd_target(eps_concept: torch.Tensor, eps_empty: torch.Tensor, negative_guid
     return start - negative_guidance * (eps_concept - eps_empty)
 
 
+@contextmanager
+def swapped(parameters: dict[str, nn.Parameter], values: dict[str, torch.Tensor]) -> Iterator[None]:
+    """Inside this block each named parameter holds `values[name]` (a `.data` pointer swap, no copy)."""
+    own = {name: p.data for name, p in parameters.items()}
+    try:
+        for name, p in parameters.items():
+            p.data = values[name]
+        yield
+    finally:
+        for name, p in parameters.items():
+            p.data = own[name]
+
+
 class FrozenCopy:
     """The original values of the trained tensors, swapped into the live UNet on demand.
 
     Holding only the trained tensors (80 of SD1.4's 686, 44M of 860M scalars) replaces ESD's
-    deep copy of the whole UNet; swapping `.data` pointers costs no copying at all.
+    deep copy of the whole UNet; swapping `.data` pointers costs no copying at all. The originals
+    are kept in `dtype` (default: each tensor's own), the precision the frozen passes run in.
     """
 
-    def __init__(self, named_parameters: list[tuple[str, nn.Parameter]]):
+    def __init__(self, named_parameters: list[tuple[str, nn.Parameter]], dtype: torch.dtype | None = None):
         self.parameters = dict(named_parameters)
-        self.originals = {name: p.detach().clone() for name, p in named_parameters}
+        self.originals = {name: p.detach().to(dtype or p.dtype, copy=True) for name, p in named_parameters}
 
-    @contextmanager
-    def swapped_in(self) -> Iterator[None]:
+    def swapped_in(self) -> AbstractContextManager:
         """Inside this block the UNet is the original model; afterwards the trained values are back."""
-        trained = {name: p.data for name, p in self.parameters.items()}
-        try:
-            for name, p in self.parameters.items():
-                p.data = self.originals[name]
-            yield
-        finally:
-            for name, p in self.parameters.items():
-                p.data = trained[name]
+        return swapped(self.parameters, self.originals)
 
 
 @torch.no_grad()

@@ -95,7 +95,9 @@ def sd14_random_model(device: str | torch.device = "cpu", dtype: torch.dtype = t
     tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer", model_max_length=77)
     scheduler = DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
                               set_alpha_to_one=False, steps_offset=1)  # fmt: skip
-    model = DiffusionModel("sd14-arch", tokenizer, CLIPTextModel(sd14_text_config()).eval(), sd14_architecture("cpu"), scheduler)
+    with torch.device(device):  # random initialisation where the weights will live: seconds on a GPU
+        text_encoder = CLIPTextModel(sd14_text_config()).eval()
+    model = DiffusionModel("sd14-arch", tokenizer, text_encoder, sd14_architecture(device), scheduler)
     for module in (model.unet, model.text_encoder):
         module.requires_grad_(False).to(device=device, dtype=dtype)
     return model

@@ -32,8 +32,7 @@ def denoise(model: DiffusionModel, latents: torch.Tensor, concept: torch.Tensor,
     """Run the first `num_steps` (default: all) of the scheduler's DDIM steps with guidance."""  # fmt: skip
     empty = empty.expand_as(concept)
     for t in scheduler.timesteps[:num_steps]:
-        with model.autocast():
-            eps_empty, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
+        eps_empty, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
         eps = eps_empty + guidance * (eps_concept - eps_empty)
         latents = scheduler.step(eps.to(latents.dtype), t, latents).prev_sample
     return latents

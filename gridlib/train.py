@@ -8,7 +8,7 @@ model's eps(x_t, c) and the target, inside the masks.
 
 import json
 import math
-from contextlib import nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
-from .esd import ANCHORS, METHODS, FrozenCopy, esd_target, frozen_predictions, trainable_parameters, weighted_mse
+from .esd import ANCHORS, METHODS, FrozenCopy, esd_target, frozen_predictions, swapped, trainable_parameters, weighted_mse
 from .files import save_tensors
 from .masks import MASK_SETS, loss_weight_map, mask_set
 from .models import DiffusionModel
@@ -94,7 +94,7 @@ class Trainer:
         for _, p in self.named:  # train in float32 even when the model runs in half precision
             p.data = p.data.float()
             p.requires_grad_(True)
-        self.frozen = FrozenCopy(self.named)
+        self.frozen = FrozenCopy(self.named, dtype=model.dtype)
         self.optimizer = torch.optim.Adam([p for _, p in self.named], lr=config.lr)
         height, width = model.latent_shape[1:]
         self.weights = loss_weight_map(mask_set(config.masks, height, width)).to(model.device)
@@ -113,8 +113,18 @@ class Trainer:
             return noise, t.to(model.device)
         stop = int(torch.randint(0, cfg.ddim_steps, (1,), generator=self.generator))
         self.unet_passes["forward"] += 2 * stop  # guided sampling: concept and empty, each step
-        with self.frozen.swapped_in() if cfg.sampler == "frozen" else nullcontext():
+        weights = self.frozen.swapped_in() if cfg.sampler == "frozen" else self.trained_in_model_dtype()
+        with weights:
             return sample_to_timestep(model, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)
+
+    def trained_in_model_dtype(self) -> AbstractContextManager:
+        """The trained tensors cast to the model's precision, for passes that need no gradient.
+
+        A half-precision model then runs in half precision throughout, without autocast (which
+        keeps norms and softmax in float32: on an H200 that made SD1.4's guided pass as slow as
+        float32). For a float32 model this swaps each tensor for itself.
+        """
+        return swapped(self.frozen.parameters, {name: p.detach().to(self.model.dtype) for name, p in self.named})
 
     def step(self) -> float:
         """One ESD iteration; returns its loss. Raises FloatingPointError on a NaN or inf loss."""
@@ -122,9 +132,9 @@ class Trainer:
         index = int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator))
         concept = self.concepts[index : index + 1]
         x_t, t = self.make_xt(concept)
-        with self.model.autocast():
-            eps_concept, eps_empty = frozen_predictions(unet, self.frozen, x_t, t, concept, self.empty)
-            target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
+        eps_concept, eps_empty = frozen_predictions(unet, self.frozen, x_t, t, concept, self.empty)
+        target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
+        with self.model.autocast():  # the one pass with gradients: float32 trained tensors in a half model
             loss = weighted_mse(unet(x_t, t, concept).sample, target, self.weights)
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -188,22 +198,22 @@ def train_erasure(model: DiffusionModel, config: TrainConfig, out_dir: str | Pat
     trainer = Trainer(model, config)
     if resume and (out_dir / CHECKPOINT_FILE).exists():
         trainer.load_checkpoint(out_dir)
-    bar = tqdm(total=config.iterations, initial=len(trainer.losses), desc="erasing", disable=not progress)
-    while len(trainer.losses) < config.iterations:
-        loss = trainer.step()
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}")
-        done = len(trainer.losses)
-        if done % config.checkpoint_every == 0 and done < config.iterations:
-            trainer.save_checkpoint(out_dir)
-    bar.close()
-    for _, p in trainer.named:
-        p.requires_grad_(False)
-    save_erasure(model.unet, [name for name, _ in trainer.named], out_dir, model.name, asdict(config), trainer.losses,
-                 trainer.unet_passes)  # fmt: skip
-    (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
-    for _, p in trainer.named:  # back to the model's own precision, ready for sampling
-        p.data = p.data.to(model.dtype)
+    try:
+        with tqdm(total=config.iterations, initial=len(trainer.losses), desc="erasing", disable=not progress) as bar:
+            while len(trainer.losses) < config.iterations:
+                loss = trainer.step()
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4f}")
+                done = len(trainer.losses)
+                if done % config.checkpoint_every == 0 and done < config.iterations:
+                    trainer.save_checkpoint(out_dir)
+        save_erasure(model.unet, [name for name, _ in trainer.named], out_dir, model.name, asdict(config), trainer.losses,
+                     trainer.unet_passes)  # fmt: skip
+        (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    finally:  # also when stopped early (an error, or an interrupt in a notebook): the model stays usable for sampling
+        for _, p in trainer.named:
+            p.requires_grad_(False)
+            p.data = p.data.to(model.dtype)
     return trainer.losses
 
 

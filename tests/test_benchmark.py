@@ -24,6 +24,24 @@ def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
     assert "speed-up" in table and table.count("gridlib") == 2
 
 
+@pytest.mark.slow
+def test_gradient_checkpointing_changes_memory_not_the_loss(tmp_path):
+    out = tmp_path / "results.jsonl"
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--iterations", "2", "--warmup", "1", "--sources", "noise",
+               "--implementations", "gridlib,gridlib-checkpointed", "--out", str(out)]  # fmt: skip
+    subprocess.run(command, capture_output=True, text=True, check=True)
+    plain, checkpointed = (json.loads(line) for line in out.read_text().splitlines())
+    assert checkpointed["implementation"] == "gridlib-checkpointed"
+    assert checkpointed["losses"] == pytest.approx(plain["losses"], rel=1e-5)
+    assert checkpointed["saved_for_backward_GiB"] < plain["saved_for_backward_GiB"]
+
+
+def test_benchmark_refuses_an_unknown_implementation():
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--implementations", "gridlib,fast"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2 and "got 'fast'" in result.stderr and "gridlib-checkpointed" in result.stderr
+
+
 def test_forward_benchmark_times_each_option(tmp_path):
     out = tmp_path / "forward.jsonl"
     command = [sys.executable, str(BENCHMARK.parent / "unet_forward.py"), "--model", "tiny", "--repeats", "2",

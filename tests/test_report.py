@@ -33,6 +33,12 @@ def test_timing_claim_reads_the_erasure_check_and_the_benchmark():
              for i, s in (("reference", 0.2), ("gridlib", 0.1))]  # fmt: skip
     row = next(r for r in report_claims(None, erasure, bench) if r["claim"] == "~16 s training")
     assert "trained in 58.8 s (the slowest of 3 runs" in row["measured"] and "0.100 s per iteration" in row["measured"] and "0.200 s" in row["measured"]
+    assert "SD1.4 on a GPU was not measured" in row["measured"]
+    gpu = {"model": "sd14-arch", "xt_source": "sample", "implementation": "gridlib", "s_per_iteration": 0.65, "device": "cuda",
+           "hardware": "NVIDIA H200", "ddim_steps": 50, "iterations_timed": 5}  # fmt: skip
+    row = next(r for r in report_claims(None, erasure, [*bench, gpu]) if r["claim"] == "~16 s training")
+    assert "on an NVIDIA H200, 0.65 s per iteration, so 100 iterations take about 65 s" in row["measured"]
+    assert "not measured" not in row["measured"]
 
 
 def test_read_results_reads_json_and_jsonl_and_reports_missing(tmp_path, capsys):
@@ -43,10 +49,17 @@ def test_read_results_reads_json_and_jsonl_and_reports_missing(tmp_path, capsys)
     assert read_results(tmp_path / "c.json") is None and "c.json is missing" in capsys.readouterr().out
 
 
-def test_benchmark_table_keeps_the_latest_run_of_each_setting():
-    def run(implementation, seconds, day):
-        return {"model": "toy", "device": "cpu", "hardware": "x86_64", "dtype": "float32", "xt_source": "noise", "implementation": implementation,
-                "s_per_iteration": seconds, "peak_memory_GiB": 0.41, "memory_kind": "cpu_peak_rss_GiB", "date": day}  # fmt: skip
+def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_speed_ups():
+    def row(implementation, seconds, day, device="cpu", **run):
+        return {"model": "toy", "device": device, "hardware": "x86_64", "dtype": "float32", "xt_source": "noise", "implementation": implementation,
+                "s_per_iteration": seconds, "peak_memory_GiB": 0.41, "memory_kind": "cpu_peak_rss_GiB", "date": day, **run}  # fmt: skip
 
-    rows = benchmark_table([run("gridlib", 0.2, "2026-01-01"), run("reference", 0.3, "2026-01-01"), run("gridlib", 0.1, "2026-02-01")])
-    assert [(r["implementation"], r["s / iteration"], r["date"]) for r in rows] == [("gridlib", "0.100", "2026-02-01"), ("reference", "0.300", "2026-01-01")]
+    rows = benchmark_table([
+        row("reference", 0.3, "2026-01-01"), row("gridlib", 0.2, "2026-01-01"),
+        row("reference", 0.4, "2026-02-01", run="2026-02-01T10:00"), row("gridlib", 0.1, "2026-02-01", run="2026-02-01T10:00"),
+        row("gridlib", 0.05, "2026-02-01", device="cuda", run="2026-02-01T11:00"),
+    ])  # fmt: skip
+    assert [(r["device"], r["implementation"], r["s / iteration"], r["speed-up"]) for r in rows] == [
+        ("cpu (x86_64)", "reference", "0.400", "1.00x"), ("cpu (x86_64)", "gridlib", "0.100", "4.00x"),
+        ("cuda (x86_64)", "gridlib", "0.050", "no reference in this run"),
+    ]  # fmt: skip

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from gridlib.models import load_model
-from gridlib.train import CHECKPOINT_FILE, TrainConfig, train_erasure
+from gridlib.train import CHECKPOINT_FILE, TrainConfig, Trainer, train_erasure
 from gridlib.weights import METADATA_FILE, WEIGHTS_FILE, load_erasure
 
 QUICK = dict(iterations=3, lr=1e-3, ddim_steps=4)
@@ -135,3 +135,30 @@ def test_a_kill_during_save_leaves_no_valid_looking_partial_file(tmp_path):
         target = tmp_path / "out" / "weights.safetensors"
         if target.exists():
             assert load_file(target)["w"].shape == (4_000_000,)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_half_model_trains_float32_tensors_and_runs_its_no_grad_passes_in_half(tmp_path, dtype):
+    model = load_model("tiny", device="cpu", dtype=dtype)
+    original = {name: p.detach().clone() for name, p in model.unet.named_parameters() if ".attn2." in name}
+    trainer = Trainer(model, TrainConfig(**QUICK))
+    attn2 = [p for _, p in trainer.named]
+    passes = []  # (gradients on?, dtypes of the attn2 tensors the pass saw)
+    hook = model.unet.register_forward_pre_hook(lambda *_: passes.append((torch.is_grad_enabled(), {p.dtype for p in attn2})))
+    losses = [trainer.step() for _ in range(3)]
+    hook.remove()
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert {frozenset(dtypes) for grad, dtypes in passes if not grad} == {frozenset({dtype})}  # sampling and frozen passes
+    assert {frozenset(dtypes) for grad, dtypes in passes if grad} == {frozenset({torch.float32})}  # the trained pass
+    assert all(p.dtype == torch.float32 for p in attn2)  # Adam updates float32 tensors
+    assert all(torch.equal(trainer.frozen.originals[name], original[name]) for name in original)  # exact, in the model's dtype
+
+
+def test_training_stopped_early_leaves_a_half_model_in_its_own_precision(tmp_path):
+    model = load_model("tiny", device="cpu", dtype=torch.bfloat16)
+    name, parameter = next((n, p) for n, p in model.unet.named_parameters() if ".attn2.to_out" in n)
+    parameter.data.fill_(float("inf"))
+    with pytest.raises(FloatingPointError):
+        train_erasure(model, TrainConfig(**QUICK), tmp_path / "out", progress=False)
+    attn2 = [p for n, p in model.unet.named_parameters() if ".attn2." in n]
+    assert all(p.dtype == torch.bfloat16 and not p.requires_grad for p in attn2)
