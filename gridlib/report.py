@@ -89,9 +89,9 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
     if ours and theirs:
         timings.append(f"{ours[-1]['s_per_iteration']:.3f} s per iteration ({ours[-1]['device']}, median of "
                        f"{ours[-1]['iterations_timed']}) against {theirs[-1]['s_per_iteration']:.3f} s for the original algorithm")  # fmt: skip
-    sd = {row["xt_source"]: row for row in benchmark or [] if row["model"] == "sd14-arch" and row["implementation"] == "gridlib"}
-    if "sample" in sd:
-        row, iterations = sd["sample"], TrainConfig().iterations
+    sd = [row for row in benchmark or [] if row["model"] == "sd14-arch" and row["xt_source"] == "sample" and row["implementation"] == "gridlib"]
+    if sd:
+        row, iterations = sd[-1], TrainConfig().iterations
         timings.append(f"on SD1.4's architecture (random weights, 512 px, {row['ddim_steps']} DDIM steps) on an {row['hardware']}, "
                        f"{row['s_per_iteration']:.2f} s per iteration, so {iterations} iterations take about "
                        f"{iterations * row['s_per_iteration']:.0f} s")  # fmt: skip

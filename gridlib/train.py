@@ -124,7 +124,7 @@ class Trainer:
         keeps norms and softmax in float32: on an H200 that made SD1.4's guided pass as slow as
         float32). For a float32 model this swaps each tensor for itself.
         """
-        return swapped(self.frozen.parameters, {name: p.detach().to(self.model.dtype) for name, p in self.named})
+        return swapped(dict(self.named), {name: p.detach().to(self.model.dtype) for name, p in self.named})
 
     def step(self) -> float:
         """One ESD iteration; returns its loss. Raises FloatingPointError on a NaN or inf loss."""
