@@ -13,7 +13,8 @@ torch.cuda.max_memory_allocated on GPU.
 Beside it, the activations autograd keeps for the backward pass are counted exactly (distinct
 storages, weights excluded) during the warm-up iterations: the part of a step's memory that grows
 with image size, the same on any device. Seconds per iteration is the median over the timed
-iterations, after warm-up. One JSON line per setting is appended to --out, and a table is printed.
+iterations, after warm-up. On a GPU, the time its kernels run per iteration is measured too
+(`gpu_busy_seconds`). One JSON line per setting is appended to --out, and a table is printed.
 """
 
 import argparse
@@ -64,6 +65,19 @@ def saved_for_backward(counts: list[int], weights: set[int]):
     counts.append(sum(storages.values()))
 
 
+def gpu_busy_seconds(function, repeats: int = 3) -> float:
+    """Seconds of kernels the GPU runs per call of `function`: its time with the gaps between launches left out.
+
+    On a fast GPU a batch-1 UNet pass spends more time launching kernels than running them, so
+    wall time measures the host's Python as much as the GPU; this is the part a slower GPU scales.
+    """
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as profiler:
+        for _ in range(repeats):
+            function()
+        torch.cuda.synchronize()
+    return sum(event.self_device_time_total for event in profiler.key_averages()) / 1e6 / repeats
+
+
 def worker(args: argparse.Namespace) -> dict:
     """One setting in this process: build, warm up, time, measure peak memory."""
     torch.manual_seed(0)
@@ -100,15 +114,17 @@ def worker(args: argparse.Namespace) -> dict:
         synchronize(args.device)
         if not warming_up:
             seconds.append(time.perf_counter() - began)
+    gpu_busy = None
     if args.device.startswith("cuda"):
         peak, kind = torch.cuda.max_memory_allocated() / 2**30, "cuda_max_allocated_GiB"
+        gpu_busy = gpu_busy_seconds(trainer.step)  # after the timing: the profiler slows the host down
     else:
         peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "cpu_peak_rss_GiB"
     return {
         "implementation": args.implementation, "model": args.model, "xt_source": args.xt_source, "device": args.device,
         "dtype": str(dtype).removeprefix("torch."), "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations,
         "s_per_iteration": statistics.median(seconds), "s_without_xt": statistics.median(total - xt for total, xt in zip(seconds, making_xt[args.warmup :])),
-        "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
+        "gpu_busy_s_per_iteration": gpu_busy, "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
         "losses": trainer.losses, "threads": torch.get_num_threads(), "torch": torch.__version__, "date": date.today().isoformat(),
         "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
     }  # fmt: skip
@@ -151,14 +167,16 @@ def main() -> None:
             rows.append({**json.loads(result.stdout.strip().splitlines()[-1]), "run": run})
             with open(args.out, "a") as out:
                 out.write(json.dumps(rows[-1]) + "\n")
-    print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory")
+    print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory  GPU busy s/iter")
     for source in args.sources.split(","):
         same_source = [r for r in rows if r["xt_source"] == source]
         ref = same_source[0]
         for row in same_source:
             print(f"{source:7s} {row['implementation']:22s} {row['s_per_iteration']:9.4f} {row['s_without_xt']:12.4f} {row['peak_memory_GiB']:9.3f}", end="")
             print(f"  {ref['s_per_iteration'] / row['s_per_iteration']:7.2f}x ({ref['s_without_xt'] / row['s_without_xt']:.2f}x)", end="")
-            print(f"  {row['peak_memory_GiB'] / ref['peak_memory_GiB']:6.2f}x")
+            print(f"  {row['peak_memory_GiB'] / ref['peak_memory_GiB']:6.2f}x", end="")
+            busy = row["gpu_busy_s_per_iteration"]
+            print(f"  {busy:.4f} ({ref['gpu_busy_s_per_iteration'] / busy:.2f}x)" if busy else "")
 
 
 if __name__ == "__main__":

@@ -49,10 +49,6 @@ class DiffusionModel:
         size = self.unet.config.sample_size
         return (self.unet.config.in_channels, size, size)
 
-    def autocast(self) -> torch.autocast:
-        """Mixed precision for a half-precision model whose trained tensors are kept in float32."""
-        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
-
     @torch.no_grad()
     def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
         """CLIP's last hidden states for each prompt, padded to the tokenizer's length, as SD uses them."""

@@ -44,9 +44,20 @@ def benchmark_table(runs: list[dict]) -> list[dict]:
                 "model": r["model"], "device": f"{r['device']} ({r['hardware']})", "dtype": r["dtype"], "x_t": r["xt_source"],
                 "implementation": r["implementation"], "s / iteration": f"{r['s_per_iteration']:.3f}",
                 "speed-up": f"{reference['s_per_iteration'] / r['s_per_iteration']:.2f}x" if reference else "no reference in this run",
-                "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f} ({r['memory_kind']})", "date": r["date"],
+                "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f} ({r['memory_kind']})",
+                "GPU busy s / iteration (speed-up)": _gpu_busy(r, reference), "date": r["date"],
             })  # fmt: skip
     return table
+
+
+def _gpu_busy(row: dict, reference: dict | None) -> str:
+    """Seconds of GPU kernels per iteration (`gpu_busy_seconds` in esd_step.py), and the reference's over this row's."""
+    busy = row.get("gpu_busy_s_per_iteration")
+    if not busy:
+        return "not measured"
+    if not reference or not reference.get("gpu_busy_s_per_iteration"):
+        return f"{busy:.3f}"
+    return f"{busy:.3f} ({reference['gpu_busy_s_per_iteration'] / busy:.2f}x)"
 
 
 def _percent(summary: dict) -> str:

@@ -90,12 +90,15 @@ class Trainer:
     def __init__(self, model: DiffusionModel, config: TrainConfig):
         config.validate()
         self.model, self.config = model, config
+        self.dtype = model.dtype  # the model's precision, read once: diffusers finds it by walking every parameter
         self.named = trainable_parameters(model.unet, config.method)
         for _, p in self.named:  # train in float32 even when the model runs in half precision
             p.data = p.data.float()
             p.requires_grad_(True)
-        self.frozen = FrozenCopy(self.named, dtype=model.dtype)
+        self.frozen = FrozenCopy(self.named, dtype=self.dtype)
         self.optimizer = torch.optim.Adam([p for _, p in self.named], lr=config.lr)
+        # float16 gradients underflow unless the loss is scaled up first (bfloat16's range needs no scaling)
+        self.scaler = torch.amp.GradScaler(model.device.type, enabled=self.dtype == torch.float16)
         height, width = model.latent_shape[1:]
         self.weights = loss_weight_map(mask_set(config.masks, height, width)).to(model.device)
         self.concepts = model.encode_prompts(config.prompts)
@@ -107,7 +110,7 @@ class Trainer:
     def make_xt(self, concept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The noisy input to train on, and its timestep; every draw comes from the run's generator."""
         cfg, model = self.config, self.model
-        noise = torch.randn((1, *model.latent_shape), generator=self.generator).to(model.device, model.dtype)
+        noise = torch.randn((1, *model.latent_shape), generator=self.generator).to(model.device, self.dtype)
         if cfg.xt_source == "noise":
             t = torch.randint(0, model.scheduler.config.num_train_timesteps, (1,), generator=self.generator)
             return noise, t.to(model.device)
@@ -118,13 +121,14 @@ class Trainer:
             return sample_to_timestep(model, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)
 
     def trained_in_model_dtype(self) -> AbstractContextManager:
-        """The trained tensors cast to the model's precision, for passes that need no gradient.
+        """The trained tensors cast to the model's precision, for every pass of the trained model.
 
-        A half-precision model then runs in half precision throughout, without autocast (which
-        keeps norms and softmax in float32: on an H200 that made SD1.4's guided pass as slow as
-        float32). For a float32 model this swaps each tensor for itself.
+        A half-precision model then runs in half precision throughout, as diffusers runs it, while
+        Adam updates the float32 tensors (`step` casts their gradients back). Autocast, the usual
+        alternative, keeps norms and softmax in float32 and casts around them: on an H200 that made
+        SD1.4's guided pass as slow as float32. For a float32 model this swaps each tensor for itself.
         """
-        return swapped(dict(self.named), {name: p.detach().to(self.model.dtype) for name, p in self.named})
+        return swapped(dict(self.named), {name: p.detach().to(self.dtype) for name, p in self.named})
 
     def step(self) -> float:
         """One ESD iteration; returns its loss. Raises FloatingPointError on a NaN or inf loss."""
@@ -134,24 +138,28 @@ class Trainer:
         x_t, t = self.make_xt(concept)
         eps_concept, eps_empty = frozen_predictions(unet, self.frozen, x_t, t, concept, self.empty)
         target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
-        with self.model.autocast():  # the one pass with gradients: float32 trained tensors in a half model
-            loss = weighted_mse(unet(x_t, t, concept).sample, target, self.weights)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"loss became {loss.item()} at iteration {len(self.losses) + 1}; nothing was saved from this state. "
-                f"Likely causes: a learning rate too high (lr={cfg.lr}) or a half-precision overflow "
-                f"(model dtype {self.model.dtype}); try a lower lr or float32."
-            )
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        with self.trained_in_model_dtype():  # the one pass with gradients
+            loss = weighted_mse(unet(x_t, t, concept).sample, target, self.weights)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"loss became {loss.item()} at iteration {len(self.losses) + 1}; nothing was saved from this state. "
+                    f"Likely causes: a learning rate too high (lr={cfg.lr}) or a half-precision overflow "
+                    f"(model dtype {self.dtype}); try a lower lr or float32."
+                )
+            self.scaler.scale(loss).backward()
+        for _, p in self.named:  # the gradients arrive in the model's precision; Adam works in float32
+            if p.grad is not None:
+                p.grad = p.grad.float()
+        self.scaler.step(self.optimizer)  # unscales; in float16, skips a step whose gradients overflowed
+        self.scaler.update()
         self.unet_passes["forward"] += 3  # frozen concept + frozen empty + trained
         self.unet_passes["backward"] += 1
         self.losses.append(loss.item())
         return self.losses[-1]
 
     def state(self) -> dict[str, torch.Tensor]:
-        """Everything needed to continue bit for bit: tensors, Adam moments, RNG state."""
+        """The tensors needed to continue bit for bit: trained tensors, Adam moments, RNG state."""
         tensors = {f"param/{name}": p.detach() for name, p in self.named}
         for name, p in self.named:
             for key, value in self.optimizer.state.get(p, {}).items():
@@ -160,8 +168,10 @@ class Trainer:
         return tensors
 
     def save_checkpoint(self, folder: Path) -> None:
+        """`state()` plus, as metadata, the losses, pass counts, config and float16 loss scale."""
         metadata = {"iteration": str(len(self.losses)), "losses": json.dumps(self.losses),
-                    "unet_passes": json.dumps(self.unet_passes), "config": json.dumps(asdict(self.config))}  # fmt: skip
+                    "unet_passes": json.dumps(self.unet_passes), "config": json.dumps(asdict(self.config)),
+                    "grad_scaler": json.dumps(self.scaler.state_dict())}  # fmt: skip
         save_tensors(self.state(), folder / CHECKPOINT_FILE, metadata=metadata)
 
     def load_checkpoint(self, folder: Path) -> None:
@@ -182,6 +192,8 @@ class Trainer:
                         "exp_avg_sq": tensors[f"adam/exp_avg_sq/{name}"].to(p.device),
                     }
         self.generator.set_state(tensors["rng"])
+        if self.scaler.is_enabled():
+            self.scaler.load_state_dict(json.loads(metadata["grad_scaler"]))
         self.losses = json.loads(metadata["losses"])
         self.unet_passes = json.loads(metadata["unet_passes"])
 
@@ -213,7 +225,7 @@ def train_erasure(model: DiffusionModel, config: TrainConfig, out_dir: str | Pat
     finally:  # also when stopped early (an error, or an interrupt in a notebook): the model stays usable for sampling
         for _, p in trainer.named:
             p.requires_grad_(False)
-            p.data = p.data.to(model.dtype)
+            p.data = p.data.to(trainer.dtype)
     return trainer.losses
 
 

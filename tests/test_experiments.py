@@ -6,9 +6,10 @@ import pytest
 from gridlib.evaluate import erasure_table
 from gridlib.experiments import (
     SETTINGS, StudyConfig, compare_settings, erasure_check, key_comparisons, largest_drop, mean_over_seeds,
-    noise_iterations_for_equal_passes, results_table, run_study, setting_config,
+    noise_iterations_for_equal_passes, results_table, run_study, same_training, setting_config,
 )
-from gridlib.train import Trainer, recipe
+from gridlib.models import load_model
+from gridlib.train import Trainer, recipe, train_erasure
 
 
 def test_every_setting_has_a_config_and_unknown_ones_are_refused():
@@ -38,11 +39,29 @@ def test_passes_are_counted_as_the_cost_formula_assumes(tiny):
 
 
 def test_mask_settings_cost_exactly_the_same(tmp_path):
-    study = StudyConfig(base=recipe("toy", iterations=2), settings=("plain", "seed", "grid4"), seeds=(0,), samples_per_style=1, sample_steps=2)
+    study = StudyConfig(base=recipe("toy", iterations=2), settings=("plain", "seed", "grid5"), seeds=(0,), samples_per_style=1, sample_steps=2)
     result = run_study(study, tmp_path, progress=False)
     passes = [entry["runs"][0]["unet_passes"] for entry in result["results"]]
     assert passes[0] == passes[1] == passes[2] and passes[0]["backward"] == 2
     assert len(results_table(result)) == 3 and set(result["baseline"]) == {"van_gogh", "mondrian", "seurat", "photo"}
+
+
+def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
+    base = recipe("toy")
+    assert same_training(("plain", "seed", "grid4", "grid5", "multiscale"), base) == {"grid4": "plain"}  # 8x8 cells on 32x32
+    assert same_training(("plain", "grid4", "grid5"), base, image_size=30) == {"grid5": "plain"}  # 6x6 cells on 30x30
+    assert same_training(("plain", "noise_equal_iterations", "lr_3e-4"), base) == {}
+    # the premise: the same weight map trains bit for bit alike (tiny's 16x16 latents: 4x4 cells)
+    losses = [train_erasure(load_model("tiny", device="cpu"), recipe("tiny", masks=masks, iterations=3, ddim_steps=4), tmp_path / masks,
+                            progress=False) for masks in ("full", "grid4")]  # fmt: skip
+    assert losses[0] == losses[1]
+    study = StudyConfig(base=recipe("toy", iterations=2), settings=("plain", "grid4"), seeds=(0,), samples_per_style=1, sample_steps=2)
+    result = run_study(study, tmp_path / "study", progress=False)
+    plain, grid4 = result["results"]
+    assert grid4["same_training_as"] == "plain" and grid4["runs"] == plain["runs"] and grid4["config"]["masks"] == "grid4"
+    assert not (tmp_path / "study" / "grid4_seed0").exists()
+    assert results_table(result)[1]["setting"].startswith("grid4 (= plain")
+    assert {row["beyond seed noise (> 2 s.e.)"] for row in key_comparisons(result)} == {"same training"}
 
 
 def test_committed_results_match_the_study_they_claim():

@@ -63,3 +63,7 @@ def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_
         ("cpu (x86_64)", "reference", "0.400", "1.00x"), ("cpu (x86_64)", "gridlib", "0.100", "4.00x"),
         ("cuda (x86_64)", "gridlib", "0.050", "no reference in this run"),
     ]  # fmt: skip
+    assert rows[0]["GPU busy s / iteration (speed-up)"].startswith("not measured")
+    on_gpu = benchmark_table([row("reference", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.2),
+                              row("gridlib", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.05)])  # fmt: skip
+    assert [r["GPU busy s / iteration (speed-up)"] for r in on_gpu] == ["0.200 (1.00x)", "0.050 (4.00x)"]

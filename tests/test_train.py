@@ -138,7 +138,7 @@ def test_a_kill_during_save_leaves_no_valid_looking_partial_file(tmp_path):
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_a_half_model_trains_float32_tensors_and_runs_its_no_grad_passes_in_half(tmp_path, dtype):
+def test_a_half_model_runs_every_pass_in_half_and_trains_float32_tensors(tmp_path, dtype):
     model = load_model("tiny", device="cpu", dtype=dtype)
     original = {name: p.detach().clone() for name, p in model.unet.named_parameters() if ".attn2." in name}
     trainer = Trainer(model, TrainConfig(**QUICK))
@@ -148,10 +148,45 @@ def test_a_half_model_trains_float32_tensors_and_runs_its_no_grad_passes_in_half
     losses = [trainer.step() for _ in range(3)]
     hook.remove()
     assert all(torch.isfinite(torch.tensor(losses)))
-    assert {frozenset(dtypes) for grad, dtypes in passes if not grad} == {frozenset({dtype})}  # sampling and frozen passes
-    assert {frozenset(dtypes) for grad, dtypes in passes if grad} == {frozenset({torch.float32})}  # the trained pass
-    assert all(p.dtype == torch.float32 for p in attn2)  # Adam updates float32 tensors
+    assert {grad for grad, _ in passes} == {True, False}  # sampling and frozen passes, and the trained pass
+    assert all(dtypes == {dtype} for _, dtypes in passes)
+    assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in attn2)  # Adam updates float32 tensors
+    assert all(not torch.equal(p.to(dtype), original[name]) for name, p in trainer.named)
     assert all(torch.equal(trainer.frozen.originals[name], original[name]) for name in original)  # exact, in the model's dtype
+
+
+def test_float16_training_skips_a_step_whose_gradients_overflow():
+    trainer = Trainer(load_model("tiny", device="cpu", dtype=torch.float16), TrainConfig(**QUICK))
+    before = {name: p.detach().clone() for name, p in trainer.named}
+    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**40)  # a loss scale that overflows float16 gradients
+    trainer.step()
+    assert all(torch.equal(before[name], p) for name, p in trainer.named)
+    assert trainer.scaler.get_scale() == 2.0**39  # halved; the next step tries again
+    trainer.scaler.update(new_scale=2.0**10)
+    trainer.step()
+    assert all(torch.isfinite(p).all() and not torch.equal(before[name], p) for name, p in trainer.named)
+
+
+def test_float16_training_resumes_bitwise_identical_loss_scale_included(tmp_path):
+    def trainer() -> Trainer:
+        return Trainer(load_model("tiny", device="cpu", dtype=torch.float16), TrainConfig(**QUICK))
+
+    clean = trainer()
+    clean.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**23)  # early steps overflow: the scale drops
+    for _ in range(4):
+        clean.step()
+    first = trainer()
+    first.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**23)
+    first.step(), first.step()
+    assert first.scaler.get_scale() < 2.0**23  # what the checkpoint must carry
+    first.save_checkpoint(tmp_path)
+    resumed = trainer()
+    resumed.load_checkpoint(tmp_path)
+    resumed.step(), resumed.step()
+    assert resumed.losses == clean.losses
+    assert resumed.scaler.get_scale() == clean.scaler.get_scale()
+    assert all(torch.equal(p, q) for (_, p), (_, q) in zip(clean.named, resumed.named))
+    assert not torch.equal(clean.named[0][1], trainer().named[0][1])  # the steps that did not overflow updated
 
 
 def test_training_stopped_early_leaves_a_half_model_in_its_own_precision(tmp_path):
@@ -162,3 +197,14 @@ def test_training_stopped_early_leaves_a_half_model_in_its_own_precision(tmp_pat
         train_erasure(model, TrainConfig(**QUICK), tmp_path / "out", progress=False)
     attn2 = [p for n, p in model.unet.named_parameters() if ".attn2." in n]
     assert all(p.dtype == torch.bfloat16 and not p.requires_grad for p in attn2)
+
+
+def test_a_step_does_not_look_up_the_model_dtype(monkeypatch):
+    """diffusers finds a model's dtype by walking its parameters (3.6 ms for SD1.4's UNet on this CPU): a lookup per
+    trained tensor made every swap cost 80 walks, 40% of a float16 SD1.4 noise-route iteration on an H200."""
+    model = load_model("tiny", device="cpu")
+    trainer = Trainer(model, TrainConfig(**QUICK))
+    lookups = []
+    monkeypatch.setattr(type(model), "dtype", property(lambda self: lookups.append(1) or self.unet.dtype))
+    trainer.step()
+    assert lookups == []
