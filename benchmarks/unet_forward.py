@@ -44,7 +44,7 @@ def guided_pass(model_name: str, device: str, option: str):
         for _, p in trainable_parameters(unet, "xattn"):
             p.data = p.data.float()
     context = torch.inference_mode if option == "inference_mode" else torch.no_grad
-    mixed = torch.autocast(model.device.type, dtype=model.dtype) if option == "float16_mixed" else nullcontext()
+    mixed = torch.autocast(model.device.type, dtype=dtype) if option == "float16_mixed" else nullcontext()
 
     def run() -> None:
         with context(), mixed:
