@@ -1,6 +1,7 @@
 """Time and memory of one ESD-X training iteration: gridlib against the original two-model algorithm.
 
-    python benchmarks/esd_step.py --model toy --quick          # under a minute on 2 CPU cores (49 s measured)
+    python benchmarks/esd_step.py --model toy --quick          # under a minute on 2 CPU cores
+    python benchmarks/esd_step.py --model toy --rounds 3       # the same, 10 iterations, 3 interleaved rounds
     python benchmarks/esd_step.py --model sd14-arch --device cuda --dtype float16 --ddim-steps 50
 
 Three implementations run on the same model, config and random draws (they compute the same
@@ -9,7 +10,9 @@ gradients for every UNet weight), `reference-attn2-grads` (the same with the unt
 frozen, to show that one change on its own) and `gridlib`; a fourth, `gridlib-checkpointed`
 (gridlib with diffusers' gradient checkpointing), runs when --implementations names it. Each
 (implementation, x_t source) runs in a fresh process, so peak memory is its own: RSS on CPU,
-torch.cuda.max_memory_allocated on GPU.
+torch.cuda.max_memory_allocated on GPU. With --rounds N the processes run N times in rotation
+(every implementation once per round), so a machine whose speed drifts slows all of them alike;
+each setting's line then holds the median over rounds.
 Beside it, the activations autograd keeps for the backward pass are counted exactly (distinct
 storages, weights excluded) during the warm-up iterations: the part of a step's memory that grows
 with image size, the same on any device. Seconds per iteration is the median over the timed
@@ -130,6 +133,19 @@ def worker(args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One setting's rows from several rounds as one row: median times, the highest memory, each round's time kept."""
+    merged = dict(rounds[0])
+    for key in ("s_per_iteration", "s_without_xt", "gpu_busy_s_per_iteration"):
+        if merged[key] is not None:
+            merged[key] = statistics.median(row[key] for row in rounds)
+    for key in ("peak_memory_GiB", "saved_for_backward_GiB"):
+        merged[key] = max(row[key] for row in rounds)
+    merged["rounds"] = len(rounds)
+    merged["s_per_iteration_by_round"] = [row["s_per_iteration"] for row in rounds]
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("toy", "tiny", "sd14-arch"), default="toy")
@@ -139,9 +155,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--ddim-steps", type=int, default=20)
     parser.add_argument("--sources", default="sample,noise", help="x_t sources to run, comma-separated")
-    parser.add_argument("--implementations", default="reference,reference-attn2-grads,gridlib",
-                        help=f"comma-separated, from {IMPLEMENTATIONS}; the first is the baseline of the speed-ups")
-    parser.add_argument("--quick", action="store_true", help="5 timed iterations, 1 warm-up")
+    parser.add_argument("--implementations", help=f"comma-separated, from {IMPLEMENTATIONS}; the first is the baseline of "
+                        "the speed-ups (default: reference,reference-attn2-grads,gridlib)")
+    parser.add_argument("--rounds", type=int, default=1, help="times to run every setting, in rotation (default 1)")
+    parser.add_argument("--quick", action="store_true", help="5 timed iterations, 1 warm-up, reference and gridlib only")
     parser.add_argument("--out", default="benchmarks/results.jsonl")
     parser.add_argument("--implementation", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--xt-source", help=argparse.SUPPRESS)
@@ -150,23 +167,30 @@ def main() -> None:
         args.iterations, args.warmup = 5, 1
     if args.warmup < 1:
         parser.error(f"--warmup must be at least 1 (the saved activations are counted during warm-up), got {args.warmup}")
-    implementations = args.implementations.split(",")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    default = "reference,gridlib" if args.quick else "reference,reference-attn2-grads,gridlib"
+    implementations = (args.implementations or default).split(",")
     for name in implementations:
         if name not in IMPLEMENTATIONS:
             parser.error(f"implementation must be one of {IMPLEMENTATIONS}, got {name!r}")
     if args.implementation:  # inside a worker process
         print(json.dumps(worker(args)))
         return
-    rows, run = [], datetime.now().isoformat(timespec="seconds")  # `run` groups this command's rows in the book's table
-    for source in args.sources.split(","):
-        for implementation in implementations:
+    settings = [(source, implementation) for source in args.sources.split(",") for implementation in implementations]
+    rounds: dict[tuple[str, str], list[dict]] = {setting: [] for setting in settings}
+    for _ in range(args.rounds):
+        for source, implementation in settings:
             command = [sys.executable, __file__, "--implementation", implementation, "--xt-source", source,
                        "--model", args.model, "--device", args.device, "--dtype", args.dtype, "--iterations", str(args.iterations),
                        "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps)]  # fmt: skip
             result = subprocess.run(command, capture_output=True, text=True, check=True)
-            rows.append({**json.loads(result.stdout.strip().splitlines()[-1]), "run": run})
-            with open(args.out, "a") as out:
-                out.write(json.dumps(rows[-1]) + "\n")
+            rounds[source, implementation].append(json.loads(result.stdout.strip().splitlines()[-1]))
+    run = datetime.now().isoformat(timespec="seconds")  # `run` groups this command's rows in the book's table
+    rows = [{**merge_rounds(rounds[setting]), "run": run} for setting in settings]
+    with open(args.out, "a") as out:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
     print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory  GPU busy s/iter")
     for source in args.sources.split(","):
         same_source = [r for r in rows if r["xt_source"] == source]

@@ -25,6 +25,17 @@ def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
 
 
 @pytest.mark.slow
+def test_rounds_run_each_setting_in_rotation_and_report_their_median(tmp_path):
+    out = tmp_path / "results.jsonl"
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--quick", "--rounds", "3", "--sources", "noise", "--out", str(out)]
+    subprocess.run(command, capture_output=True, text=True, check=True)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["implementation"] for row in rows] == ["reference", "gridlib"]  # --quick compares the two the targets name
+    for row in rows:
+        assert row["rounds"] == 3 and row["s_per_iteration"] == sorted(row["s_per_iteration_by_round"])[1]
+
+
+@pytest.mark.slow
 def test_gradient_checkpointing_changes_memory_not_the_loss(tmp_path):
     out = tmp_path / "results.jsonl"
     command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--iterations", "2", "--warmup", "1", "--sources", "noise",
@@ -52,7 +63,8 @@ def test_forward_benchmark_times_each_option(tmp_path):
     assert all(r["ms_per_pass"] > 0 for r in rows) and "vs no_grad" in printed
 
 
-def test_benchmark_refuses_to_run_without_a_warm_up():
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--warmup", "0"]
+@pytest.mark.parametrize("option, message", [("--warmup", "--warmup must be at least 1"), ("--rounds", "--rounds must be at least 1")])
+def test_benchmark_refuses_a_run_without_warm_up_or_rounds(option, message):
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", option, "0"]
     result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 2 and "--warmup must be at least 1" in result.stderr and "got 0" in result.stderr
+    assert result.returncode == 2 and message in result.stderr and "got 0" in result.stderr

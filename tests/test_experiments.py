@@ -1,4 +1,5 @@
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,12 @@ def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
     assert {row["beyond seed noise (> 2 s.e.)"] for row in key_comparisons(result)} == {"same training"}
 
 
-def test_committed_results_match_the_study_they_claim():
-    path = Path(__file__).parent.parent / "results" / "ablations.json"
-    if not path.exists():
-        pytest.skip("results/ablations.json not written yet")
-    result = json.loads(path.read_text())
-    assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"])
+@pytest.mark.parametrize("name, ddim_steps", [("ablations.json", 10), ("ablations_ddim20.json", 20)])
+def test_committed_studies_are_the_ones_the_book_describes(name, ddim_steps):
+    """Each study trains the toy recipe, changed at most in the DDIM steps that sample x_t, with 3 seeds per setting."""
+    result = json.loads((Path(__file__).parent.parent / "results" / name).read_text())
+    assert result["study"]["base"] == asdict(recipe("toy", ddim_steps=ddim_steps))
+    assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"]) == list(StudyConfig().settings)
     for entry in result["results"]:
         assert len(entry["runs"]) == len(result["study"]["seeds"]) >= 3
 

@@ -9,7 +9,7 @@ def _ablations():
         summary = {"mean": sum(erasure) / len(erasure), "std": 0.01}
         return {"setting": name, "runs": runs, "erasure": summary, "preservation": {"mean": 0.95, "std": 0.0}}
 
-    return {"target": "van_gogh", "baseline": {"van_gogh": 1.0},
+    return {"target": "van_gogh", "baseline": {"van_gogh": 1.0}, "study": {"base": {"ddim_steps": 10}},
             "results": [entry("plain", [0.10, 0.11, 0.12], 0.02), entry("seed", [0.10, 0.12, 0.11], 0.005)]}  # fmt: skip
 
 
@@ -21,7 +21,10 @@ def test_claims_without_results_name_the_missing_evidence():
 
 
 def test_the_loss_claim_is_set_against_the_erasure_it_did_not_change():
-    rows = {row["claim"]: row["measured"] for row in report_claims(_ablations(), None, None)}
+    claims = report_claims(_ablations(), None, None)
+    rows = {row["claim"]: row["measured"] for row in claims}
+    assert {row["how"] for row in claims if "loss" in row["claim"] or "erasure" in row["claim"]} == {
+        "`python -m gridlib.experiments` (x_t sampled in 10 DDIM steps)"}
     loss_claim = rows["77% better final loss with grid masks"]
     assert "(75% lower)" in loss_claim and "+0.0 ± 0.8 points (within seed noise)" in loss_claim
     assert "held-out Van Gogh rate 100% before" in rows["clear erasure over baseline"]
