@@ -2,6 +2,7 @@
 
     python benchmarks/esd_step.py --model toy --quick          # under a minute on 2 CPU cores
     python benchmarks/esd_step.py --model toy --rounds 3       # the same, 10 iterations, 3 interleaved rounds
+    python benchmarks/esd_step.py --model toy --paired         # speed-ups only, implementations taking turns in one process
     python benchmarks/esd_step.py --model sd14-arch --device cuda --dtype float16 --ddim-steps 50
 
 Three implementations run on the same model, config and random draws (they compute the same
@@ -81,20 +82,27 @@ def gpu_busy_seconds(function, repeats: int = 3) -> float:
     return sum(event.self_device_time_total for event in profiler.key_averages()) / 1e6 / repeats
 
 
+def model_dtype(implementation: str, args: argparse.Namespace) -> torch.dtype:
+    """The reference runs in float32, as the original algorithm does; gridlib in --dtype."""
+    return torch.float32 if implementation.startswith("reference") else DTYPES[args.dtype]
+
+
+def make_trainer(implementation: str, xt_source: str, args: argparse.Namespace) -> Trainer | ReferenceTrainer:
+    """A fresh model and the trainer of one implementation; every implementation gets the same weights and draws."""
+    torch.manual_seed(0)
+    model = build_model(args.model, args.device, model_dtype(implementation, args))
+    config = recipe("toy" if args.model in ("toy", "tiny") else "sd14", xt_source=xt_source,
+                    ddim_steps=args.ddim_steps, iterations=args.warmup + args.iterations)  # fmt: skip
+    if implementation.startswith("reference"):
+        return ReferenceTrainer(model, config, all_gradients=implementation == "reference")
+    if implementation == "gridlib-checkpointed":  # recompute activations in backward instead of keeping them
+        model.unet.enable_gradient_checkpointing()
+    return Trainer(model, config)
+
+
 def worker(args: argparse.Namespace) -> dict:
     """One setting in this process: build, warm up, time, measure peak memory."""
-    torch.manual_seed(0)
-    reference = args.implementation.startswith("reference")
-    dtype = torch.float32 if reference else DTYPES[args.dtype]  # the original algorithm runs in float32
-    model = build_model(args.model, args.device, dtype)
-    config = recipe("toy" if args.model in ("toy", "tiny") else "sd14", xt_source=args.xt_source,
-                    ddim_steps=args.ddim_steps, iterations=args.warmup + args.iterations)  # fmt: skip
-    if reference:
-        trainer = ReferenceTrainer(model, config, all_gradients=args.implementation == "reference")
-    else:
-        if args.implementation == "gridlib-checkpointed":  # recompute activations in backward instead of keeping them
-            model.unet.enable_gradient_checkpointing()
-        trainer = Trainer(model, config)
+    trainer = make_trainer(args.implementation, args.xt_source, args)
     seconds, making_xt = [], []
     make_xt = trainer.make_xt
 
@@ -106,7 +114,7 @@ def worker(args: argparse.Namespace) -> dict:
         return result
 
     trainer.make_xt = timed_make_xt
-    weights = {p.untyped_storage().data_ptr() for p in model.unet.parameters()}
+    weights = {p.untyped_storage().data_ptr() for p in trainer.model.unet.parameters()}
     saved: list[int] = []
     for index in range(args.warmup + args.iterations):
         warming_up = index < args.warmup  # saved activations are counted here, so the hook's cost stays out of the timing
@@ -125,12 +133,40 @@ def worker(args: argparse.Namespace) -> dict:
         peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "cpu_peak_rss_GiB"
     return {
         "implementation": args.implementation, "model": args.model, "xt_source": args.xt_source, "device": args.device,
-        "dtype": str(dtype).removeprefix("torch."), "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations,
+        "dtype": str(model_dtype(args.implementation, args)).removeprefix("torch."), "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations,
         "s_per_iteration": statistics.median(seconds), "s_without_xt": statistics.median(total - xt for total, xt in zip(seconds, making_xt[args.warmup :])),
         "gpu_busy_s_per_iteration": gpu_busy, "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
         "losses": trainer.losses, "threads": torch.get_num_threads(), "torch": torch.__version__, "date": date.today().isoformat(),
         "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
     }  # fmt: skip
+
+
+def paired_times(args: argparse.Namespace, xt_source: str, implementations: list[str]) -> list[dict]:
+    """Every implementation in this one process, taking turns iteration by iteration: times only, no memory.
+
+    The i-th iterations of all implementations use the same prompt, noise and stop step and run back
+    to back, so their ratio (the `paired_speedup` against the first implementation, a median over
+    iterations) holds even on a machine whose speed drifts between processes.
+    """
+    trainers = {name: make_trainer(name, xt_source, args) for name in implementations}
+    seconds: dict[str, list[float]] = {name: [] for name in implementations}
+    for index in range(args.warmup + args.iterations):
+        for name, trainer in trainers.items():
+            synchronize(args.device)
+            began = time.perf_counter()
+            trainer.step()
+            synchronize(args.device)
+            if index >= args.warmup:
+                seconds[name].append(time.perf_counter() - began)
+    baseline = seconds[implementations[0]]
+    return [{
+        "implementation": name, "model": args.model, "xt_source": xt_source, "device": args.device,
+        "dtype": str(model_dtype(name, args)).removeprefix("torch."),
+        "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations, "s_per_iteration": statistics.median(seconds[name]),
+        "paired_speedup": statistics.median(b / s for b, s in zip(baseline, seconds[name])), "losses": trainers[name].losses,
+        "threads": torch.get_num_threads(), "torch": torch.__version__, "date": date.today().isoformat(),
+        "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
+    } for name in implementations]  # fmt: skip
 
 
 def merge_rounds(rounds: list[dict]) -> dict:
@@ -159,7 +195,9 @@ def main() -> None:
                         "the speed-ups (default: reference,reference-attn2-grads,gridlib)")
     parser.add_argument("--rounds", type=int, default=1, help="times to run every setting, in rotation (default 1)")
     parser.add_argument("--quick", action="store_true", help="5 timed iterations, 1 warm-up, reference and gridlib only")
-    parser.add_argument("--out", default="benchmarks/results.jsonl")
+    parser.add_argument("--paired", action="store_true", help="all implementations in one process, taking turns each "
+                        "iteration: steady speed-ups on a drifting machine, no memory (rows go to benchmarks/paired.jsonl)")
+    parser.add_argument("--out", help="JSON lines file to append to (default: benchmarks/results.jsonl)")
     parser.add_argument("--implementation", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--xt-source", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -177,6 +215,14 @@ def main() -> None:
     if args.implementation:  # inside a worker process
         print(json.dumps(worker(args)))
         return
+    if args.paired:
+        rows = [row for source in args.sources.split(",") for row in paired_times(args, source, implementations)]
+        with open(args.out or "benchmarks/paired.jsonl", "a") as out:
+            out.writelines(json.dumps(row) + "\n" for row in rows)
+        print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s}  paired speed-up (median of per-iteration ratios)")
+        for row in rows:
+            print(f"{row['xt_source']:7s} {row['implementation']:22s} {row['s_per_iteration']:9.4f}  {row['paired_speedup']:.2f}x")
+        return
     settings = [(source, implementation) for source in args.sources.split(",") for implementation in implementations]
     rounds: dict[tuple[str, str], list[dict]] = {setting: [] for setting in settings}
     for _ in range(args.rounds):
@@ -188,9 +234,8 @@ def main() -> None:
             rounds[source, implementation].append(json.loads(result.stdout.strip().splitlines()[-1]))
     run = datetime.now().isoformat(timespec="seconds")  # `run` groups this command's rows in the book's table
     rows = [{**merge_rounds(rounds[setting]), "run": run} for setting in settings]
-    with open(args.out, "a") as out:
-        for row in rows:
-            out.write(json.dumps(row) + "\n")
+    with open(args.out or "benchmarks/results.jsonl", "a") as out:
+        out.writelines(json.dumps(row) + "\n" for row in rows)
     print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory  GPU busy s/iter")
     for source in args.sources.split(","):
         same_source = [r for r in rows if r["xt_source"] == source]

@@ -89,7 +89,8 @@ def page_paths() -> list[str]:
 
 def check_pages(html: Path, screenshots: Path | None = None, browser: str = "/usr/bin/chromium",
                 driver: str = "/usr/bin/chromedriver") -> dict[str, dict]:
-    """Open every page in headless Chromium; report its title and images (all, broken), optionally screenshot it."""  # fmt: skip
+    """Open every page in headless Chromium; report its title, images (all, broken) and tables (rendered, and
+    left as raw Markdown pipes), optionally screenshot it."""  # fmt: skip
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -109,7 +110,12 @@ def check_pages(html: Path, screenshots: Path | None = None, browser: str = "/us
             images = chrome.execute_script(
                 "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
             )
-            report[page] = {"missing": False, "title": chrome.title, "images": len(images), "broken": [src for src, ok in images if not ok]}
+            tables, raw_tables = chrome.execute_script(
+                "return [document.querySelectorAll('table').length,"
+                " Array.from(document.querySelectorAll('p')).filter(p => p.textContent.trim().startsWith('| ')).length];"
+            )
+            report[page] = {"missing": False, "title": chrome.title, "images": len(images), "broken": [src for src, ok in images if not ok],
+                            "tables": tables, "raw_tables": raw_tables}  # fmt: skip
             if screenshots:
                 screenshots.mkdir(parents=True, exist_ok=True)
                 chrome.save_screenshot(str(screenshots / (page.replace("/", "_").removesuffix(".html") + ".png")))

@@ -36,6 +36,18 @@ def test_rounds_run_each_setting_in_rotation_and_report_their_median(tmp_path):
 
 
 @pytest.mark.slow
+def test_paired_timing_takes_turns_on_the_same_draws(tmp_path):
+    out = tmp_path / "paired.jsonl"
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--paired", "--iterations", "3", "--warmup", "1", "--sources", "noise",
+               "--ddim-steps", "4", "--out", str(out)]  # fmt: skip
+    printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    reference, lean_reference, ours = (json.loads(line) for line in out.read_text().splitlines())
+    assert [row["implementation"] for row in (reference, lean_reference, ours)] == ["reference", "reference-attn2-grads", "gridlib"]
+    assert reference["paired_speedup"] == 1.0 and ours["paired_speedup"] > 0 and "paired speed-up" in printed
+    assert ours["losses"] == pytest.approx(reference["losses"], rel=1e-4) and len(ours["losses"]) == 4
+
+
+@pytest.mark.slow
 def test_gradient_checkpointing_changes_memory_not_the_loss(tmp_path):
     out = tmp_path / "results.jsonl"
     command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--iterations", "2", "--warmup", "1", "--sources", "noise",
