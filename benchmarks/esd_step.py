@@ -215,8 +215,9 @@ def main() -> None:
     if args.implementation:  # inside a worker process
         print(json.dumps(worker(args)))
         return
+    run = datetime.now().isoformat(timespec="seconds")  # `run` groups this command's rows in the book's table
     if args.paired:
-        rows = [row for source in args.sources.split(",") for row in paired_times(args, source, implementations)]
+        rows = [{**row, "run": run} for source in args.sources.split(",") for row in paired_times(args, source, implementations)]
         with open(args.out or "benchmarks/paired.jsonl", "a") as out:
             out.writelines(json.dumps(row) + "\n" for row in rows)
         print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s}  paired speed-up (median of per-iteration ratios)")
@@ -232,7 +233,6 @@ def main() -> None:
                        "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps)]  # fmt: skip
             result = subprocess.run(command, capture_output=True, text=True, check=True)
             rounds[source, implementation].append(json.loads(result.stdout.strip().splitlines()[-1]))
-    run = datetime.now().isoformat(timespec="seconds")  # `run` groups this command's rows in the book's table
     rows = [{**merge_rounds(rounds[setting]), "run": run} for setting in settings]
     with open(args.out or "benchmarks/results.jsonl", "a") as out:
         out.writelines(json.dumps(row) + "\n" for row in rows)

@@ -24,12 +24,15 @@ def read_results(path: str | Path) -> dict | list[dict] | None:
     return [json.loads(line) for line in text.splitlines() if line.strip()] if path.suffix == ".jsonl" else json.loads(text)
 
 
-def benchmark_table(runs: list[dict]) -> list[dict]:
+def benchmark_table(runs: list[dict], paired: list[dict] | None = None) -> list[dict]:
     """The latest benchmark run of each (model, device), formatted for a table, with speed-ups against its reference.
 
     Rows written by one command share a `run` (older rows, which lack it, are grouped by date), so
-    each speed-up compares rows measured side by side on one machine.
+    each speed-up compares rows measured side by side on one machine. `paired` rows (`esd_step.py
+    --paired`: the implementations taking turns in one process) add the latest paired speed-up of
+    each (model, device, x_t, implementation), the steadier figure where the machine's speed drifts.
     """
+    paired_speedups = {(r["model"], r["device"], r["xt_source"], r["implementation"]): r["paired_speedup"] for r in paired or []}
     latest_runs: dict[tuple, dict] = {}
     for row in runs:
         key, run = (row["model"], row["device"]), row.get("run", row["date"])
@@ -44,10 +47,15 @@ def benchmark_table(runs: list[dict]) -> list[dict]:
                 "model": r["model"], "device": f"{r['device']} ({r['hardware']})", "dtype": r["dtype"], "x_t": r["xt_source"],
                 "implementation": r["implementation"], "s / iteration": f"{r['s_per_iteration']:.3f}",
                 "speed-up": f"{reference['s_per_iteration'] / r['s_per_iteration']:.2f}x" if reference else "no reference in this run",
+                "paired speed-up": _paired(paired_speedups.get((r["model"], r["device"], r["xt_source"], r["implementation"]))),
                 "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f} ({r['memory_kind']})",
                 "GPU busy s / iteration (speed-up)": _gpu_busy(r, reference), "date": r["date"],
             })  # fmt: skip
     return table
+
+
+def _paired(speedup: float | None) -> str:
+    return f"{speedup:.2f}x" if speedup is not None else "not measured"
 
 
 def _gpu_busy(row: dict, reference: dict | None) -> str:

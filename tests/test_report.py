@@ -70,3 +70,12 @@ def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_
     on_gpu = benchmark_table([row("reference", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.2),
                               row("gridlib", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.05)])  # fmt: skip
     assert [r["GPU busy s / iteration (speed-up)"] for r in on_gpu] == ["0.200 (1.00x)", "0.050 (4.00x)"]
+
+
+def test_benchmark_table_adds_the_latest_paired_speed_up_of_each_setting():
+    row = {"model": "toy", "device": "cpu", "hardware": "x86_64", "dtype": "float32", "xt_source": "noise", "implementation": "gridlib",
+           "s_per_iteration": 0.1, "peak_memory_GiB": 0.41, "memory_kind": "cpu_peak_rss_GiB", "date": "2026-02-01", "run": "r"}  # fmt: skip
+    paired = [{"model": "toy", "device": "cpu", "xt_source": "noise", "implementation": "gridlib", "paired_speedup": s} for s in (1.2, 1.4)]
+    assert benchmark_table([row], paired)[0]["paired speed-up"] == "1.40x"
+    assert benchmark_table([row], paired[:0])[0]["paired speed-up"] == benchmark_table([row])[0]["paired speed-up"] == "not measured"
+    assert benchmark_table([{**row, "xt_source": "sample"}], paired)[0]["paired speed-up"] == "not measured"
