@@ -100,6 +100,17 @@ def make_trainer(implementation: str, xt_source: str, args: argparse.Namespace) 
     return Trainer(model, config)
 
 
+def setting_fields(implementation: str, xt_source: str, args: argparse.Namespace) -> dict:
+    """What every result row says about the setting it measured and the machine it ran on."""
+    return {
+        "implementation": implementation, "model": args.model, "xt_source": xt_source, "device": args.device,
+        "dtype": str(model_dtype(implementation, args)).removeprefix("torch."), "ddim_steps": args.ddim_steps,
+        "iterations_timed": args.iterations, "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "date": date.today().isoformat(),
+        "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
+    }  # fmt: skip
+
+
 def worker(args: argparse.Namespace) -> dict:
     """One setting in this process: build, warm up, time, measure peak memory."""
     trainer = make_trainer(args.implementation, args.xt_source, args)
@@ -132,12 +143,10 @@ def worker(args: argparse.Namespace) -> dict:
     else:
         peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "cpu_peak_rss_GiB"
     return {
-        "implementation": args.implementation, "model": args.model, "xt_source": args.xt_source, "device": args.device,
-        "dtype": str(model_dtype(args.implementation, args)).removeprefix("torch."), "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations,
+        **setting_fields(args.implementation, args.xt_source, args),
         "s_per_iteration": statistics.median(seconds), "s_without_xt": statistics.median(total - xt for total, xt in zip(seconds, making_xt[args.warmup :])),
         "gpu_busy_s_per_iteration": gpu_busy, "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
-        "losses": trainer.losses, "threads": torch.get_num_threads(), "torch": torch.__version__, "date": date.today().isoformat(),
-        "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
+        "losses": trainer.losses,
     }  # fmt: skip
 
 
@@ -160,12 +169,8 @@ def paired_times(args: argparse.Namespace, xt_source: str, implementations: list
                 seconds[name].append(time.perf_counter() - began)
     baseline = seconds[implementations[0]]
     return [{
-        "implementation": name, "model": args.model, "xt_source": xt_source, "device": args.device,
-        "dtype": str(model_dtype(name, args)).removeprefix("torch."),
-        "ddim_steps": args.ddim_steps, "iterations_timed": args.iterations, "s_per_iteration": statistics.median(seconds[name]),
+        **setting_fields(name, xt_source, args), "s_per_iteration": statistics.median(seconds[name]),
         "paired_speedup": statistics.median(b / s for b, s in zip(baseline, seconds[name])), "losses": trainers[name].losses,
-        "threads": torch.get_num_threads(), "torch": torch.__version__, "date": date.today().isoformat(),
-        "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
     } for name in implementations]  # fmt: skip
 
 
