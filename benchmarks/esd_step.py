@@ -212,6 +212,8 @@ def main() -> None:
         parser.error(f"--warmup must be at least 1 (the saved activations are counted during warm-up), got {args.warmup}")
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.paired and args.rounds != 1:
+        parser.error(f"--paired times every implementation in one process, in turns; --rounds does not apply to it, got {args.rounds}")
     default = "reference,gridlib" if args.quick else "reference,reference-attn2-grads,gridlib"
     implementations = (args.implementations or default).split(",")
     for name in implementations:

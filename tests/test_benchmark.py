@@ -65,6 +65,12 @@ def test_benchmark_refuses_an_unknown_implementation():
     assert result.returncode == 2 and "got 'fast'" in result.stderr and "gridlib-checkpointed" in result.stderr
 
 
+def test_paired_timing_refuses_rounds():
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--paired", "--rounds", "3"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2 and "--rounds does not apply" in result.stderr and "got 3" in result.stderr
+
+
 def test_forward_benchmark_times_each_option(tmp_path):
     out = tmp_path / "forward.jsonl"
     command = [sys.executable, str(BENCHMARK.parent / "unet_forward.py"), "--model", "tiny", "--repeats", "2",
