@@ -6,6 +6,9 @@
     python -m gridlib.experiments --settings seed,lr_3e-4,eta_1 --ddim-steps 20 --samples-per-style 64 --sample-steps 20 \
         --out results/recipe_sweep.json                                   # the recipe's neighbours
     python -m gridlib.experiments --erasure-check --out results/toy_erasure.json  # the recipe, 3 seeds, both prompt splits
+    python -m gridlib.experiments --settings seed,ddim_15,iterations_300,eta_3,noise_equal_iterations,noise_100,plain,multiscale \
+        --ddim-steps 20 --samples-per-style 64 --sample-steps 20 --seeds 0,1,2,3,4,5,6,7 --device cuda --workers 14 \
+        --out results/recipe_reliability.json                              # how often one run meets the targets (a GPU)
 
 Every mask setting trains the same number of iterations on the same x_t route, so each does
 exactly the same UNet forward and backward passes: a mask set only changes the weight map of
@@ -59,6 +62,7 @@ class StudyConfig:
     samples_per_style: int = 32
     sample_steps: int = 10  # DDIM steps per evaluation image: half the erasure check's 20, and half its evaluation time
     guidance: float = TOY_GUIDANCE
+    device: str = "cpu"  # where each run trains and samples; the judge runs on the CPU
 
 
 def noise_iterations_for_equal_passes(config: TrainConfig) -> int:
@@ -86,6 +90,10 @@ SETTINGS = {
     "eta_1": {"negative_guidance": 1.0},
     "lr_2.5e-4_x400": {"lr": 2.5e-4, "iterations": 400},
     "sampler_frozen": {"sampler": "frozen"},
+    "ddim_15": {"ddim_steps": 15},
+    "iterations_300": {"iterations": 300},
+    "eta_3": {"negative_guidance": 3.0},
+    "noise_100": {"xt_source": "noise", "iterations": 100},
 }
 
 
@@ -119,9 +127,11 @@ def same_training(settings: tuple[str, ...], base: TrainConfig, image_size: int 
     return repeats
 
 
-def _hardware(workers: int = 1) -> str:
+def _hardware(workers: int = 1, device: str = "cpu") -> str:
     """The machine a result was measured on, and how its runs shared it, as recorded in results files."""
     machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    if torch.device(device).type == "cuda":
+        machine += f", runs on {torch.cuda.get_device_name(device)}"
     return machine if workers == 1 else f"{machine}; {workers} runs side by side, 1 thread each"
 
 
@@ -143,16 +153,22 @@ def _timed_training(model, config: TrainConfig, out_dir: Path) -> dict:
 
 
 def _train_and_measure(name: str, seed: int, study: StudyConfig, work_dir: Path) -> dict:
-    """One run of the study: erase from a fresh toy model with one setting and seed, then measure it."""
-    config = replace(setting_config(name, study.base), seed=seed)
-    model = load_model("toy", device="cpu")
-    training = _timed_training(model, config, work_dir / f"{name}_seed{seed}")
+    """One run of the study: erase from a fresh toy model with one setting and seed, then measure it.
+
+    The measurement is also saved beside the run's weights (`measurement.json`), so the runs that
+    finished are kept even when a long study is stopped.
+    """
+    config, run_dir = replace(setting_config(name, study.base), seed=seed), work_dir / f"{name}_seed{seed}"
+    model = load_model("toy", device=study.device)
+    training = _timed_training(model, config, run_dir)
     rates = _held_out_rates(model, study)
-    passes = json.loads((work_dir / f"{name}_seed{seed}" / "metadata.json").read_text())["unet_passes"]
+    passes = json.loads((run_dir / "metadata.json").read_text())["unet_passes"]
     target = toy_suite().target
     others = [rate for style, rate in rates.items() if style != target]
-    return {"seed": seed, "rates": rates, "erasure": rates[target], "preservation": statistics.fmean(others), **training,
-            "unet_passes": passes}  # fmt: skip
+    measurement = {"seed": seed, "rates": rates, "erasure": rates[target], "preservation": statistics.fmean(others), **training,
+                   "unet_passes": passes}  # fmt: skip
+    save_json({"setting": name, **measurement}, run_dir / "measurement.json")
+    return measurement
 
 
 def map_runs(function: Callable, jobs: list[tuple], workers: int = 1, progress: bool = True, desc: str = "runs") -> list:
@@ -192,10 +208,11 @@ def run_study(study: StudyConfig, work_dir: Path, progress: bool = True, workers
     """
     start = time.time()
     repeats = same_training(study.settings, study.base)
-    keys = [(name, seed) for name in study.settings if name not in repeats for seed in study.seeds]
+    # seed by seed, so that a stopped study has kept (see `_train_and_measure`) every setting's first seeds
+    keys = [(name, seed) for seed in study.seeds for name in study.settings if name not in repeats]
     measured = map_runs(_train_and_measure, [(name, seed, study, work_dir) for name, seed in keys], workers, progress, "study runs")
     runs = dict(zip(keys, measured))
-    baseline = _held_out_rates(load_model("toy", device="cpu"), study)
+    baseline = _held_out_rates(load_model("toy", device=study.device), study)
     results = []
     for name in study.settings:
         setting_runs = [runs[repeats.get(name, name), seed] for seed in study.seeds]
@@ -208,7 +225,7 @@ def run_study(study: StudyConfig, work_dir: Path, progress: bool = True, workers
     return {
         "study": {**asdict(study), "base": asdict(study.base)}, "target": toy_suite().target, "baseline": baseline,
         "results": results, "wall_time_s": round(time.time() - start, 1), "workers": workers,
-        "hardware": _hardware(workers),
+        "hardware": _hardware(workers, study.device),
     }  # fmt: skip
 
 
@@ -333,6 +350,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples-per-style", type=int, help="held-out images per style per run (default 32)")
     parser.add_argument("--ddim-steps", type=int, help="DDIM steps to sample x_t (default 10; the book's recipe uses 20)")
     parser.add_argument("--sample-steps", type=int, help="DDIM steps per evaluation image (default 10)")
+    parser.add_argument("--seeds", help="comma-separated training seeds (default 0,1,2)")
+    parser.add_argument("--device", default="cpu", help="where runs train and sample (default cpu; the book's results are CPU runs)")
     parser.add_argument("--work-dir", default="runs/ablations", help="where each run's weights go")
     parser.add_argument("--workers", type=int, default=1, help="runs side by side, one thread each (default 1: one after another)")
     args = parser.parse_args(argv)
@@ -352,6 +371,16 @@ def main(argv: list[str] | None = None) -> None:
         study = replace(study, sample_steps=args.sample_steps)
     if args.ddim_steps is not None:
         study = replace(study, base=replace(study.base, ddim_steps=args.ddim_steps))
+    if args.seeds:
+        seeds = args.seeds.split(",")
+        if not all(seed.isdigit() for seed in seeds):
+            parser.error(f"--seeds must be comma-separated non-negative integers, got {args.seeds!r}")
+        study = replace(study, seeds=tuple(int(seed) for seed in seeds))
+    try:
+        torch.device(args.device)
+    except RuntimeError:
+        parser.error(f"--device must be a torch device such as cpu or cuda, got {args.device!r}")
+    study = replace(study, device=args.device)
     for name in study.settings:  # fail before hours of training, not after
         setting_config(name, study.base).validate()
     result = run_study(study, Path(args.work_dir), workers=args.workers)

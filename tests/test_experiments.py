@@ -6,7 +6,7 @@ import pytest
 
 from gridlib.evaluate import erasure_table
 from gridlib.experiments import (
-    SETTINGS, StudyConfig, compare_settings, erasure_check, key_comparisons, largest_drop, mean_over_seeds,
+    SETTINGS, StudyConfig, compare_settings, erasure_check, key_comparisons, largest_drop, main, mean_over_seeds,
     noise_iterations_for_equal_passes, results_table, run_study, same_training, setting_config,
 )
 from gridlib.models import load_model
@@ -44,6 +44,8 @@ def test_mask_settings_cost_exactly_the_same(tmp_path):
     result = run_study(study, tmp_path, progress=False)
     passes = [entry["runs"][0]["unet_passes"] for entry in result["results"]]
     assert passes[0] == passes[1] == passes[2] and passes[0]["backward"] == 2
+    kept = json.loads((tmp_path / "grid5_seed0" / "measurement.json").read_text())  # each run is kept as it finishes
+    assert kept == {"setting": "grid5", **result["results"][2]["runs"][0]}
     assert len(results_table(result)) == 3 and set(result["baseline"]) == {"van_gogh", "mondrian", "seurat", "photo"}
 
 
@@ -136,3 +138,14 @@ def test_mean_over_seeds_averages_and_keeps_the_worst_seed():
     erased, kept = mean_over_seeds(tables)
     assert erased["after"] == pytest.approx(0.1) and erased["change_points"] == -90.0 and erased["worst_change_points"] == -80.0
     assert kept["after"] == pytest.approx(0.97) and kept["change_points"] == -3.0 and kept["worst_change_points"] == -6.0
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--seeds", "0,-1", "--seeds must be comma-separated non-negative integers, got '0,-1'"),
+    ("--seeds", "0,,1", "--seeds must be comma-separated non-negative integers, got '0,,1'"),
+    ("--device", "gpu", "--device must be a torch device such as cpu or cuda, got 'gpu'"),
+])
+def test_bad_study_options_are_refused_before_any_training(tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "study.json"), option, value, "--work-dir", str(tmp_path / "runs")])
+    assert message in capsys.readouterr().err and not (tmp_path / "runs").exists() and not (tmp_path / "study.json").exists()
