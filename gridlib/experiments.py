@@ -1,13 +1,14 @@
 """Equal-compute ablations on the toy model: do grid masks help, and does the x_t source matter?
 
     python -m gridlib.experiments --out results/ablations.json            # the full study
-    python -m gridlib.experiments --ddim-steps 20 --out results/ablations_ddim20.json  # the same on the book's recipe itself
+    python -m gridlib.experiments --ddim-steps 20 --out results/ablations_ddim20.json  # the same with x_t in 20 DDIM steps
+    python -m gridlib.experiments --xt-source noise --out results/ablations_noise.json  # the masks on the toy recipe itself
     python -m gridlib.experiments --quick --out _build/ablations.json     # the book's small version
     python -m gridlib.experiments --settings seed,lr_3e-4,eta_1 --ddim-steps 20 --samples-per-style 64 --sample-steps 20 \
         --out results/recipe_sweep.json                                   # the recipe's neighbours
     python -m gridlib.experiments --erasure-check --out results/toy_erasure.json  # the recipe, 3 seeds, both prompt splits
-    python -m gridlib.experiments --settings seed,ddim_15,iterations_300,eta_3,noise_equal_iterations,noise_100,plain,multiscale \
-        --ddim-steps 20 --samples-per-style 64 --sample-steps 20 --seeds 0,1,2,3,4,5,6,7 --device cuda --workers 14 \
+    python -m gridlib.experiments --settings seed,noise_equal_iterations --ddim-steps 20 --samples-per-style 64 \
+        --sample-steps 20 --seeds 0,1,2,3,4,5,6,7 --device cuda --workers 16 \
         --out results/recipe_reliability.json                              # how often one run meets the targets (a GPU)
 
 Every mask setting trains the same number of iterations on the same x_t route, so each does
@@ -38,18 +39,24 @@ from .files import save_json
 from .masks import loss_weight_map, mask_set
 from .models import load_model
 from .toyworld.world import IMAGE_SIZE
-from .train import TrainConfig, recipe, train_erasure
+from .train import XT_SOURCES, TrainConfig, recipe, train_erasure
 
 
 def study_recipe(**overrides) -> TrainConfig:
-    """The recipe the study trains: the toy recipe with x_t sampled in 10 DDIM steps instead of 20.
+    """The recipe the study trains: the toy recipe on ESD's own x_t route, sampled in 10 DDIM steps.
 
-    Sampling x_t is most of a toy iteration's time on a CPU (about 70%: benchmarks/RESULTS.md), so
-    halving its steps lets the study's 18 trainings and 19 evaluations fit 30 minutes on 2 cores
-    (28 measured). `--ddim-steps 20` runs the study on the recipe itself (47 minutes measured, before
-    a fix that saves about 18 s of each run).
+    The study asks its questions where ESD and the seed report ask them, on sampled x_t; the toy
+    recipe's noise route is one of its settings. Sampling x_t is most of a toy iteration's time on a
+    CPU (about 70%: benchmarks/RESULTS.md), so 10 steps instead of 20 let the study's 18 trainings
+    and 19 evaluations fit 30 minutes on 2 cores (28 measured). `--ddim-steps 20` runs it at 20 steps
+    (47 minutes measured, before a fix that saves about 18 s of each run).
     """
-    return recipe("toy", **{"ddim_steps": 10, **overrides})
+    return recipe("toy", **{"xt_source": "sample", "ddim_steps": 10, **overrides})
+
+
+MASK_SETTINGS = ("plain", "seed", "grid4", "grid5", "multiscale")
+# What one toy erasure should reach: at most 10% of held-out Van Gogh images left, no other style more than 5 points lower.
+MAX_ERASED_RATE, MAX_DROP_POINTS = 0.10, 5.0
 
 
 @dataclass
@@ -57,7 +64,7 @@ class StudyConfig:
     """What the study trains and how it measures; the defaults are the full study."""
 
     base: TrainConfig = field(default_factory=study_recipe)
-    settings: tuple[str, ...] = ("plain", "seed", "grid4", "grid5", "multiscale", "noise_equal_iterations", "noise_equal_passes")
+    settings: tuple[str, ...] = (*MASK_SETTINGS, "noise_equal_iterations", "noise_equal_passes")
     seeds: tuple[int, ...] = (0, 1, 2)
     samples_per_style: int = 32
     sample_steps: int = 10  # DDIM steps per evaluation image: half the erasure check's 20, and half its evaluation time
@@ -77,7 +84,8 @@ def noise_iterations_for_equal_passes(config: TrainConfig) -> int:
 
 
 # Each named setting is the base recipe with these fields changed. The first seven are the ablation
-# study; the rest are the toy recipe's neighbours, measured to choose its lr, eta, length and sampler.
+# study; the rest are the toy recipe's neighbours on the sampling route, measured while choosing its
+# lr, eta, length, sampler and x_t route (results/recipe_sweep*.json; and, on a GPU, 8 seeds each).
 SETTINGS = {
     "plain": {"masks": "full"},
     "seed": {"masks": "seed"},
@@ -101,6 +109,8 @@ def setting_config(name: str, base: TrainConfig) -> TrainConfig:
     """The training config of one named setting (see `SETTINGS`)."""
     if name not in SETTINGS:
         raise ValueError(f"setting must be one of {tuple(SETTINGS)}, got {name!r}")
+    if name.startswith("noise_equal") and base.xt_source != "sample":
+        raise ValueError(f"setting {name!r} compares the noise route with a base that samples x_t, got xt_source={base.xt_source!r}")
     config = replace(base, **SETTINGS[name])
     if name == "noise_equal_passes":
         config = replace(config, iterations=noise_iterations_for_equal_passes(base))
@@ -229,6 +239,14 @@ def run_study(study: StudyConfig, work_dir: Path, progress: bool = True, workers
     }  # fmt: skip
 
 
+def study_label(result: dict) -> str:
+    """Where a study's runs got their x_t, in words: a results file's base config, as the book labels it."""
+    base = result["study"]["base"]
+    if base["xt_source"] == "noise":
+        return "x_t from noise (the toy recipe)"
+    return f"x_t sampled in {base['ddim_steps']} DDIM steps (ESD's route)"
+
+
 def largest_drop(result: dict, entry: dict) -> tuple[str, float, float]:
     """The other style that lost most on average against the original model, its mean change over seeds,
     and the worst change of any other style in any seed; in points (negative: a drop)."""
@@ -236,6 +254,12 @@ def largest_drop(result: dict, entry: dict) -> tuple[str, float, float]:
     drops = {s: [100 * (run["rates"][s] - result["baseline"][s]) for run in entry["runs"]] for s in others}
     style = min(others, key=lambda s: statistics.fmean(drops[s]))
     return style, statistics.fmean(drops[style]), min(min(d) for d in drops.values())
+
+
+def meets_targets(result: dict, run: dict) -> bool:
+    """Whether one run reached the book's targets for a toy erasure (`MAX_ERASED_RATE`, `MAX_DROP_POINTS`)."""
+    drops = [round(100 * (result["baseline"][style] - rate), 6) for style, rate in run["rates"].items() if style != result["target"]]
+    return run["rates"][result["target"]] <= MAX_ERASED_RATE and max(drops) <= MAX_DROP_POINTS
 
 
 def results_table(result: dict) -> list[dict]:
@@ -251,6 +275,7 @@ def results_table(result: dict) -> list[dict]:
             "erasure (VG rate, %)": f"{100 * entry['erasure']['mean']:.1f} ± {100 * entry['erasure']['std']:.1f}",
             "preservation (%)": f"{100 * entry['preservation']['mean']:.1f} ± {100 * entry['preservation']['std']:.1f}",
             "other styles: largest drop (points)": f"{style} {mean_drop:+.1f} (worst single run of any style {worst_drop:+.1f})",
+            "runs meeting the targets": f"{sum(meets_targets(result, run) for run in runs)} of {len(runs)}",
             "UNet fwd / bwd per run": "{:.0f} / {:.0f}".format(*(statistics.fmean(r["unet_passes"][k] for r in runs) for k in ("forward", "backward"))),
             "final loss (mean of last 10)": f"{statistics.fmean(r['final_loss'] for r in runs):.4f}",
             "train s": f"{statistics.fmean(r['train_s'] for r in runs):.0f}",
@@ -348,7 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--erasure-check", action="store_true", help="only the default toy erasure, before/after")
     parser.add_argument("--settings", help=f"comma-separated settings instead of the study's seven, from {tuple(SETTINGS)}")
     parser.add_argument("--samples-per-style", type=int, help="held-out images per style per run (default 32)")
-    parser.add_argument("--ddim-steps", type=int, help="DDIM steps to sample x_t (default 10; the book's recipe uses 20)")
+    parser.add_argument("--ddim-steps", type=int, help="DDIM steps to sample x_t (default 10)")
+    parser.add_argument("--xt-source", choices=XT_SOURCES, help="x_t route of the study's base (default sample; noise is the "
+                        "toy recipe's route, where the study compares the mask settings)")
     parser.add_argument("--sample-steps", type=int, help="DDIM steps per evaluation image (default 10)")
     parser.add_argument("--seeds", help="comma-separated training seeds (default 0,1,2)")
     parser.add_argument("--device", default="cpu", help="where runs train and sample (default cpu; the book's results are CPU runs)")
@@ -371,6 +398,10 @@ def main(argv: list[str] | None = None) -> None:
         study = replace(study, sample_steps=args.sample_steps)
     if args.ddim_steps is not None:
         study = replace(study, base=replace(study.base, ddim_steps=args.ddim_steps))
+    if args.xt_source:
+        study = replace(study, base=replace(study.base, xt_source=args.xt_source))
+        if args.xt_source == "noise" and not args.settings:
+            study = replace(study, settings=MASK_SETTINGS)
     if args.seeds:
         seeds = args.seeds.split(",")
         if not all(seed.isdigit() for seed in seeds):

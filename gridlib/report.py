@@ -11,7 +11,7 @@ from pathlib import Path
 from .esd import trainable_parameters
 from .experiments import compare_settings
 from .models import sd14_architecture
-from .train import TrainConfig
+from .train import TrainConfig, recipe
 
 
 def read_results(path: str | Path) -> dict | list[dict] | None:
@@ -103,7 +103,8 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
     if erasure:
         timings.append(f"the toy recipe ({erasure['config']['iterations']} iterations) trained in {erasure['train_s']} s "
                        f"(the slowest of {len(erasure['seeds'])} runs; {erasure['hardware']})")  # fmt: skip
-    toy = [row for row in benchmark or [] if row["model"] == "toy" and row["device"] == "cpu" and row["xt_source"] == "sample"]
+    route = recipe("toy").xt_source  # the route the toy recipe trains on
+    toy = [row for row in benchmark or [] if row["model"] == "toy" and row["device"] == "cpu" and row["xt_source"] == route]
     ours = [row for row in toy if row["implementation"] == "gridlib"]
     theirs = [row for row in toy if row["implementation"] == "reference"]
     if ours and theirs:

@@ -6,21 +6,28 @@ import pytest
 
 from gridlib.evaluate import erasure_table
 from gridlib.experiments import (
-    SETTINGS, StudyConfig, compare_settings, erasure_check, key_comparisons, largest_drop, main, mean_over_seeds,
-    noise_iterations_for_equal_passes, results_table, run_study, same_training, setting_config,
+    MASK_SETTINGS, SETTINGS, StudyConfig, compare_settings, erasure_check, key_comparisons, largest_drop, main, mean_over_seeds, meets_targets,
+    noise_iterations_for_equal_passes, results_table, run_study, same_training, setting_config, study_label, study_recipe,
 )
 from gridlib.models import load_model
 from gridlib.train import Trainer, recipe, train_erasure
 
 
 def test_every_setting_has_a_config_and_unknown_ones_are_refused():
-    base = recipe("toy")
+    base = study_recipe()
     for name in SETTINGS:
         setting_config(name, base).validate()
     assert setting_config("plain", base).masks == "full"
     assert setting_config("eta_1", base).negative_guidance == 1.0 and setting_config("lr_3e-4", base).lr == 3e-4
     with pytest.raises(ValueError, match="setting must be one of"):
         setting_config("grid9", base)
+    with pytest.raises(ValueError, match="compares the noise route with a base that samples x_t, got xt_source='noise'"):
+        setting_config("noise_equal_passes", recipe("toy"))
+
+
+def test_the_study_asks_on_esds_sampled_xt_and_the_toy_recipe_is_one_of_its_settings():
+    assert study_recipe() == recipe("toy", xt_source="sample", ddim_steps=10)
+    assert setting_config("noise_equal_iterations", study_recipe(ddim_steps=20)) == recipe("toy")
 
 
 def test_passes_are_counted_as_the_cost_formula_assumes(tiny):
@@ -29,13 +36,13 @@ def test_passes_are_counted_as_the_cost_formula_assumes(tiny):
     for _ in range(5):
         noise.step()
     assert noise.unet_passes == {"forward": 15, "backward": 5}
-    sample = Trainer(tiny, recipe("tiny", ddim_steps=6, iterations=5))
+    sample = Trainer(tiny, recipe("tiny", xt_source="sample", ddim_steps=6, iterations=5))
     for _ in range(5):
         sample.step()
     sampling = sample.unet_passes["forward"] - 15
     assert sample.unet_passes["backward"] == 5 and sampling % 2 == 0 and 0 <= sampling <= 5 * 2 * 5
     # expected sample cost per iteration: (ddim_steps - 1) sampling forwards + 3 forwards + 1 backward (= 2 forwards)
-    toy = recipe("toy")
+    toy = study_recipe()
     assert noise_iterations_for_equal_passes(toy) == round(toy.iterations * (toy.ddim_steps - 1 + 3 + 2) / (3 + 2))
 
 
@@ -50,7 +57,7 @@ def test_mask_settings_cost_exactly_the_same(tmp_path):
 
 
 def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
-    base = recipe("toy")
+    base = study_recipe()
     assert same_training(("plain", "seed", "grid4", "grid5", "multiscale"), base) == {"grid4": "plain"}  # 8x8 cells on 32x32
     assert same_training(("plain", "grid4", "grid5"), base, image_size=30) == {"grid5": "plain"}  # 6x6 cells on 30x30
     assert same_training(("plain", "noise_equal_iterations", "lr_3e-4"), base) == {}
@@ -67,14 +74,26 @@ def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
     assert {row["beyond seed noise (> 2 s.e.)"] for row in key_comparisons(result)} == {"same training"}
 
 
-@pytest.mark.parametrize("name, ddim_steps", [("ablations.json", 10), ("ablations_ddim20.json", 20)])
-def test_committed_studies_are_the_ones_the_book_describes(name, ddim_steps):
-    """Each study trains the toy recipe, changed at most in the DDIM steps that sample x_t, with 3 seeds per setting."""
+@pytest.mark.parametrize("name, base, settings", [
+    ("ablations.json", study_recipe(), StudyConfig().settings),
+    ("ablations_ddim20.json", study_recipe(ddim_steps=20), StudyConfig().settings),
+    ("ablations_noise.json", recipe("toy"), MASK_SETTINGS),
+])
+def test_committed_studies_are_the_ones_the_book_describes(name, base, settings):
+    """Each study trains the base the book names (ESD's sampled x_t in 10 or 20 DDIM steps, or the toy recipe), 3 seeds per setting."""
     result = json.loads((Path(__file__).parent.parent / "results" / name).read_text())
-    assert result["study"]["base"] == asdict(recipe("toy", ddim_steps=ddim_steps))
-    assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"]) == list(StudyConfig().settings)
+    assert result["study"]["base"] == asdict(base)
+    assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"]) == list(settings)
     for entry in result["results"]:
         assert len(entry["runs"]) == len(result["study"]["seeds"]) >= 3
+
+
+def test_committed_reliability_study_compares_the_recipe_with_esds_route_over_8_seeds():
+    result = json.loads((Path(__file__).parent.parent / "results" / "recipe_reliability.json").read_text())
+    configs = {entry["setting"]: entry["config"] for entry in result["results"]}
+    assert configs["noise_equal_iterations"] == asdict(recipe("toy"))
+    assert configs["seed"] == asdict(recipe("toy", xt_source="sample"))
+    assert all(len(entry["runs"]) == 8 for entry in result["results"]) and result["study"]["samples_per_style"] == 64
 
 
 def test_erasure_check_trains_once_per_seed_and_averages_their_tables(tmp_path):
@@ -149,3 +168,17 @@ def test_bad_study_options_are_refused_before_any_training(tmp_path, capsys, opt
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "study.json"), option, value, "--work-dir", str(tmp_path / "runs")])
     assert message in capsys.readouterr().err and not (tmp_path / "runs").exists() and not (tmp_path / "study.json").exists()
+
+
+def test_study_label_names_the_xt_route_of_the_base():
+    assert study_label({"study": {"base": asdict(study_recipe())}}) == "x_t sampled in 10 DDIM steps (ESD's route)"
+    assert study_label({"study": {"base": asdict(recipe("toy"))}}) == "x_t from noise (the toy recipe)"
+
+
+def test_meets_targets_needs_both_erasure_and_preservation_and_includes_the_limits():
+    result = {"target": "van_gogh", "baseline": {"van_gogh": 1.0, "seurat": 1.0, "photo": 0.95}}
+    run = lambda vg, seurat, photo: {"rates": {"van_gogh": vg, "seurat": seurat, "photo": photo}}  # noqa: E731
+    assert meets_targets(result, run(0.10, 0.95, 0.90))  # exactly 10% left, exactly 5 points lower
+    assert not meets_targets(result, run(0.11, 1.0, 0.95))
+    assert not meets_targets(result, run(0.0, 0.94, 0.95))
+    assert not meets_targets(result, run(0.0, 1.0, 0.89))

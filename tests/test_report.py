@@ -32,8 +32,9 @@ def test_the_loss_claim_is_set_against_the_erasure_it_did_not_change():
 
 def test_timing_claim_reads_the_erasure_check_and_the_benchmark():
     erasure = {"config": {"iterations": 200}, "train_s": 58.8, "seeds": [0, 1, 2], "hardware": "x86_64, 2 threads"}
-    bench = [{"model": "toy", "xt_source": "sample", "implementation": i, "s_per_iteration": s, "device": "cpu", "iterations_timed": 5}
-             for i, s in (("reference", 0.2), ("gridlib", 0.1))]  # fmt: skip
+    bench = [{"model": "toy", "xt_source": xt_source, "implementation": i, "s_per_iteration": s, "device": "cpu", "iterations_timed": 5}
+             for xt_source, i, s in (("sample", "reference", 0.5), ("sample", "gridlib", 0.4), ("noise", "reference", 0.2),
+                                     ("noise", "gridlib", 0.1))]  # the toy recipe's route is noise  # fmt: skip
     row = next(r for r in report_claims(None, erasure, bench) if r["claim"] == "~16 s training")
     assert "trained in 58.8 s (the slowest of 3 runs" in row["measured"] and "0.100 s per iteration" in row["measured"] and "0.200 s" in row["measured"]
     assert "SD1.4 on a GPU was not measured" in row["measured"]
