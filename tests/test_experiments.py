@@ -163,10 +163,11 @@ def test_mean_over_seeds_averages_and_keeps_the_worst_seed():
     ("--seeds", "0,-1", "--seeds must be comma-separated non-negative integers, got '0,-1'"),
     ("--seeds", "0,,1", "--seeds must be comma-separated non-negative integers, got '0,,1'"),
     ("--device", "gpu", "--device must be a torch device such as cpu or cuda, got 'gpu'"),
+    ("--ddim-steps", "20", "--ddim-steps sets how x_t is sampled; it does not apply with --xt-source noise, got 20"),
 ])
 def test_bad_study_options_are_refused_before_any_training(tmp_path, capsys, option, value, message):
     with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "study.json"), option, value, "--work-dir", str(tmp_path / "runs")])
+        main(["--out", str(tmp_path / "study.json"), option, value, "--work-dir", str(tmp_path / "runs"), "--xt-source", "noise"])
     assert message in capsys.readouterr().err and not (tmp_path / "runs").exists() and not (tmp_path / "study.json").exists()
 
 
