@@ -45,7 +45,7 @@ from .train import XT_SOURCES, TrainConfig, recipe, train_erasure
 def study_recipe(**overrides) -> TrainConfig:
     """The recipe the study trains: the toy recipe on ESD's own x_t route, sampled in 10 DDIM steps.
 
-    The study asks its questions where ESD and the seed report ask them, on sampled x_t; the toy
+    The study asks its questions where ESD asks them, on sampled x_t (SD1.4's recipe too); the toy
     recipe's noise route is one of its settings. Sampling x_t is most of a toy iteration's time on a
     CPU (about 70%: benchmarks/RESULTS.md), so 10 steps instead of 20 let the study's 18 trainings
     and 19 evaluations fit 30 minutes on 2 cores (28 measured). `--ddim-steps 20` runs it at 20 steps
@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> None:
                         "toy recipe's route, where the study compares the mask settings)")
     parser.add_argument("--sample-steps", type=int, help="DDIM steps per evaluation image (default 10)")
     parser.add_argument("--seeds", help="comma-separated training seeds (default 0,1,2)")
-    parser.add_argument("--device", default="cpu", help="where runs train and sample (default cpu; the book's results are CPU runs)")
+    parser.add_argument("--device", default="cpu", help="where runs train and sample (default cpu); the judge runs on the CPU")
     parser.add_argument("--work-dir", default="runs/ablations", help="where each run's weights go")
     parser.add_argument("--workers", type=int, default=1, help="runs side by side, one thread each (default 1: one after another)")
     args = parser.parse_args(argv)
