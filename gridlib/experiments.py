@@ -247,19 +247,24 @@ def study_label(result: dict) -> str:
     return f"x_t sampled in {base['ddim_steps']} DDIM steps (ESD's route)"
 
 
+def style_changes(result: dict, run: dict) -> dict[str, float]:
+    """Each other style's change in one run against the original model, in points (negative: a drop)."""
+    return {style: 100 * (run["rates"][style] - before) for style, before in result["baseline"].items() if style != result["target"]}
+
+
 def largest_drop(result: dict, entry: dict) -> tuple[str, float, float]:
     """The other style that lost most on average against the original model, its mean change over seeds,
     and the worst change of any other style in any seed; in points (negative: a drop)."""
-    others = [style for style in result["baseline"] if style != result["target"]]
-    drops = {s: [100 * (run["rates"][s] - result["baseline"][s]) for run in entry["runs"]] for s in others}
-    style = min(others, key=lambda s: statistics.fmean(drops[s]))
-    return style, statistics.fmean(drops[style]), min(min(d) for d in drops.values())
+    changes = [style_changes(result, run) for run in entry["runs"]]
+    means = {style: statistics.fmean(change[style] for change in changes) for style in changes[0]}
+    style = min(means, key=means.get)
+    return style, means[style], min(min(change.values()) for change in changes)
 
 
 def meets_targets(result: dict, run: dict) -> bool:
     """Whether one run reached the book's targets for a toy erasure (`MAX_ERASED_RATE`, `MAX_DROP_POINTS`)."""
-    drops = [round(100 * (result["baseline"][style] - rate), 6) for style, rate in run["rates"].items() if style != result["target"]]
-    return run["rates"][result["target"]] <= MAX_ERASED_RATE and max(drops) <= MAX_DROP_POINTS
+    worst = min(round(change, 6) for change in style_changes(result, run).values())
+    return run["rates"][result["target"]] <= MAX_ERASED_RATE and worst >= -MAX_DROP_POINTS
 
 
 def results_table(result: dict) -> list[dict]:
