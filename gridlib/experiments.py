@@ -401,14 +401,14 @@ def main(argv: list[str] | None = None) -> None:
         if args.sample_steps < 1:
             parser.error(f"--sample-steps must be a positive integer, got {args.sample_steps}")
         study = replace(study, sample_steps=args.sample_steps)
-    if args.ddim_steps is not None:
-        study = replace(study, base=replace(study.base, ddim_steps=args.ddim_steps))
     if args.xt_source == "noise":  # the toy recipe itself, whose x_t takes no DDIM steps
         if args.ddim_steps is not None:
             parser.error(f"--ddim-steps sets how x_t is sampled; it does not apply with --xt-source noise, got {args.ddim_steps}")
         study = replace(study, base=recipe("toy", iterations=study.base.iterations))
         if not args.settings:
             study = replace(study, settings=MASK_SETTINGS)
+    elif args.ddim_steps is not None:
+        study = replace(study, base=replace(study.base, ddim_steps=args.ddim_steps))
     if args.seeds:
         seeds = args.seeds.split(",")
         if not all(seed.isdigit() for seed in seeds):
