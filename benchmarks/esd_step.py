@@ -16,9 +16,12 @@ torch.cuda.max_memory_allocated on GPU. With --rounds N the processes run N time
 each setting's line then holds the median over rounds.
 Beside it, the activations autograd keeps for the backward pass are counted exactly (distinct
 storages, weights excluded) during the warm-up iterations: the part of a step's memory that grows
-with image size, the same on any device. Seconds per iteration is the median over the timed
-iterations, after warm-up. On a GPU, the time its kernels run per iteration is measured too
-(`gpu_busy_seconds`). One JSON line per setting is appended to --out, and a table is printed.
+with image size, the same on any device. Seconds per iteration is the mean over the timed
+iterations, after warm-up: not the median, because on the noise route gridlib makes the targets of
+several iterations in one pass (`--targets-ahead`, default `gridlib.train.TARGETS_AHEAD` = 3), so one
+iteration in three is slower than the others; there, warm-up and timed iterations are rounded up to
+whole batches. On a GPU, the time its kernels run per iteration is measured too (`gpu_busy_seconds`).
+One JSON line per setting is appended to --out, and a table is printed.
 """
 
 import argparse
@@ -36,7 +39,7 @@ import torch
 
 from gridlib.models import load_model, sd14_random_model
 from gridlib.reference import ReferenceTrainer
-from gridlib.train import Trainer, recipe
+from gridlib.train import TARGETS_AHEAD, Trainer, recipe
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 IMPLEMENTATIONS = ("reference", "reference-attn2-grads", "gridlib", "gridlib-checkpointed")
@@ -69,7 +72,7 @@ def saved_for_backward(counts: list[int], weights: set[int]):
     counts.append(sum(storages.values()))
 
 
-def gpu_busy_seconds(function, repeats: int = 3) -> float:
+def gpu_busy_seconds(function, repeats: int) -> float:
     """Seconds of kernels the GPU runs per call of `function`: its time with the gaps between launches left out.
 
     On a fast GPU a batch-1 UNet pass spends more time launching kernels than running them, so
@@ -82,6 +85,15 @@ def gpu_busy_seconds(function, repeats: int = 3) -> float:
     return sum(event.self_device_time_total for event in profiler.key_averages()) / 1e6 / repeats
 
 
+def whole_batches(args: argparse.Namespace, xt_source: str) -> argparse.Namespace:
+    """On the noise route, warm-up and timed iterations rounded up to whole batches of gridlib's targets."""
+    if xt_source != "noise":
+        return args
+    ahead = args.targets_ahead
+    batches = {name: -(-getattr(args, name) // ahead) * ahead for name in ("warmup", "iterations")}
+    return argparse.Namespace(**{**vars(args), **batches})
+
+
 def model_dtype(implementation: str, args: argparse.Namespace) -> torch.dtype:
     """The reference runs in float32, as the original algorithm does; gridlib in --dtype."""
     return torch.float32 if implementation.startswith("reference") else DTYPES[args.dtype]
@@ -91,13 +103,14 @@ def make_trainer(implementation: str, xt_source: str, args: argparse.Namespace) 
     """A fresh model and the trainer of one implementation; every implementation gets the same weights and draws."""
     torch.manual_seed(0)
     model = build_model(args.model, args.device, model_dtype(implementation, args))
+    iterations = args.warmup + args.iterations + args.targets_ahead  # and a last batch for gpu_busy_seconds
     config = recipe("toy" if args.model in ("toy", "tiny") else "sd14", xt_source=xt_source,
-                    ddim_steps=args.ddim_steps, iterations=args.warmup + args.iterations)  # fmt: skip
+                    ddim_steps=args.ddim_steps, iterations=iterations)  # fmt: skip
     if implementation.startswith("reference"):
         return ReferenceTrainer(model, config, all_gradients=implementation == "reference")
     if implementation == "gridlib-checkpointed":  # recompute activations in backward instead of keeping them
         model.unet.enable_gradient_checkpointing()
-    return Trainer(model, config)
+    return Trainer(model, config, targets_ahead=args.targets_ahead)
 
 
 def setting_fields(implementation: str, xt_source: str, args: argparse.Namespace) -> dict:
@@ -105,7 +118,8 @@ def setting_fields(implementation: str, xt_source: str, args: argparse.Namespace
     return {
         "implementation": implementation, "model": args.model, "xt_source": xt_source, "device": args.device,
         "dtype": str(model_dtype(implementation, args)).removeprefix("torch."), "ddim_steps": args.ddim_steps,
-        "iterations_timed": args.iterations, "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "iterations_timed": args.iterations, "targets_ahead": None if implementation.startswith("reference") else args.targets_ahead,
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
         "date": date.today().isoformat(),
         "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
     }  # fmt: skip
@@ -113,15 +127,16 @@ def setting_fields(implementation: str, xt_source: str, args: argparse.Namespace
 
 def worker(args: argparse.Namespace) -> dict:
     """One setting in this process: build, warm up, time, measure peak memory."""
+    args = whole_batches(args, args.xt_source)
     trainer = make_trainer(args.implementation, args.xt_source, args)
-    seconds, making_xt = [], []
+    seconds, making_xt = [], []  # per iteration: all of it, and the part spent making x_t
     make_xt = trainer.make_xt
 
     def timed_make_xt(concept):  # making x_t is the same work in both; time it to see the rest apart
         began = time.perf_counter()
         result = make_xt(concept)
         synchronize(args.device)
-        making_xt.append(time.perf_counter() - began)
+        making_xt[-1] += time.perf_counter() - began
         return result
 
     trainer.make_xt = timed_make_xt
@@ -130,21 +145,23 @@ def worker(args: argparse.Namespace) -> dict:
     for index in range(args.warmup + args.iterations):
         warming_up = index < args.warmup  # saved activations are counted here, so the hook's cost stays out of the timing
         synchronize(args.device)
+        making_xt.append(0.0)
         began = time.perf_counter()
         with saved_for_backward(saved, weights) if warming_up else nullcontext():
             trainer.step()
         synchronize(args.device)
-        if not warming_up:
-            seconds.append(time.perf_counter() - began)
+        seconds.append(time.perf_counter() - began)
+    trainer.make_xt = make_xt  # the iterations gpu_busy_seconds runs below are not part of the timing
     gpu_busy = None
     if args.device.startswith("cuda"):
         peak, kind = torch.cuda.max_memory_allocated() / 2**30, "cuda_max_allocated_GiB"
-        gpu_busy = gpu_busy_seconds(trainer.step)  # after the timing: the profiler slows the host down
+        gpu_busy = gpu_busy_seconds(trainer.step, args.targets_ahead)  # after the timing: the profiler slows the host down
     else:
         peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "cpu_peak_rss_GiB"
     return {
         **setting_fields(args.implementation, args.xt_source, args),
-        "s_per_iteration": statistics.median(seconds), "s_without_xt": statistics.median(total - xt for total, xt in zip(seconds, making_xt[args.warmup :])),
+        "s_per_iteration": statistics.fmean(seconds[args.warmup :]),
+        "s_without_xt": statistics.fmean(total - xt for total, xt in zip(seconds[args.warmup :], making_xt[args.warmup :])),
         "gpu_busy_s_per_iteration": gpu_busy, "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
         "losses": trainer.losses,
     }  # fmt: skip
@@ -154,9 +171,10 @@ def paired_times(args: argparse.Namespace, xt_source: str, implementations: list
     """Every implementation in this one process, taking turns iteration by iteration: times only, no memory.
 
     The i-th iterations of all implementations use the same prompt, noise and stop step and run back
-    to back, so their ratio (the `paired_speedup` against the first implementation, a median over
-    iterations) holds even on a machine whose speed drifts between processes.
+    to back, so the ratio of their summed times (the `paired_speedup` against the first
+    implementation) holds even on a machine whose speed drifts between processes.
     """
+    args = whole_batches(args, xt_source)
     trainers = {name: make_trainer(name, xt_source, args) for name in implementations}
     seconds: dict[str, list[float]] = {name: [] for name in implementations}
     for index in range(args.warmup + args.iterations):
@@ -167,10 +185,10 @@ def paired_times(args: argparse.Namespace, xt_source: str, implementations: list
             synchronize(args.device)
             if index >= args.warmup:
                 seconds[name].append(time.perf_counter() - began)
-    baseline = seconds[implementations[0]]
+    baseline = sum(seconds[implementations[0]])
     return [{
-        **setting_fields(name, xt_source, args), "s_per_iteration": statistics.median(seconds[name]),
-        "paired_speedup": statistics.median(b / s for b, s in zip(baseline, seconds[name])), "losses": trainers[name].losses,
+        **setting_fields(name, xt_source, args), "s_per_iteration": statistics.fmean(seconds[name]),
+        "paired_speedup": baseline / sum(seconds[name]), "losses": trainers[name].losses,
     } for name in implementations]  # fmt: skip
 
 
@@ -196,6 +214,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--ddim-steps", type=int, default=20)
     parser.add_argument("--sources", default="sample,noise", help="x_t sources to run, comma-separated")
+    parser.add_argument("--targets-ahead", type=int, default=TARGETS_AHEAD,
+                        help=f"noise route: iterations whose targets gridlib makes in one frozen pass (default {TARGETS_AHEAD})")
     parser.add_argument("--implementations", help=f"comma-separated, from {IMPLEMENTATIONS}; the first is the baseline of "
                         "the speed-ups (default: reference,reference-attn2-grads,gridlib)")
     parser.add_argument("--rounds", type=int, default=1, help="times to run every setting, in rotation (default 1)")
@@ -212,6 +232,8 @@ def main() -> None:
         parser.error(f"--warmup must be at least 1 (the saved activations are counted during warm-up), got {args.warmup}")
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.targets_ahead < 1:
+        parser.error(f"--targets-ahead must be at least 1, got {args.targets_ahead}")
     if args.paired and args.rounds != 1:
         parser.error(f"--paired times every implementation in one process, in turns; --rounds does not apply to it, got {args.rounds}")
     default = "reference,gridlib" if args.quick else "reference,reference-attn2-grads,gridlib"
@@ -227,7 +249,7 @@ def main() -> None:
         rows = [{**row, "run": run} for source in args.sources.split(",") for row in paired_times(args, source, implementations)]
         with open(args.out or "benchmarks/paired.jsonl", "a") as out:
             out.writelines(json.dumps(row) + "\n" for row in rows)
-        print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s}  paired speed-up (median of per-iteration ratios)")
+        print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s}  paired speed-up (ratio of summed times)")
         for row in rows:
             print(f"{row['xt_source']:7s} {row['implementation']:22s} {row['s_per_iteration']:9.4f}  {row['paired_speedup']:.2f}x")
         return
@@ -237,7 +259,7 @@ def main() -> None:
         for source, implementation in settings:
             command = [sys.executable, __file__, "--implementation", implementation, "--xt-source", source,
                        "--model", args.model, "--device", args.device, "--dtype", args.dtype, "--iterations", str(args.iterations),
-                       "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps)]  # fmt: skip
+                       "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps), "--targets-ahead", str(args.targets_ahead)]  # fmt: skip
             result = subprocess.run(command, capture_output=True, text=True, check=True)
             rounds[source, implementation].append(json.loads(result.stdout.strip().splitlines()[-1]))
     rows = [{**merge_rounds(rounds[setting]), "run": run} for setting in settings]

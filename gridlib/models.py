@@ -35,13 +35,15 @@ class DiffusionModel:
     scheduler: DDIMScheduler
     vae: AutoencoderKL | None = None  # None: the UNet works in pixel space
 
+    # Read from the UNet's first layer: diffusers' `unet.device` and `unet.dtype` walk every submodule
+    # looking for offloading hooks, 3.7 ms per read for SD1.4's UNet, and training reads them every step.
     @property
     def device(self) -> torch.device:
-        return self.unet.device
+        return self.unet.conv_in.weight.device
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.unet.dtype
+        return self.unet.conv_in.weight.dtype
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:

@@ -3,7 +3,9 @@
 One iteration: pick a concept prompt; make x_t (by partially sampling an image for that prompt,
 as ESD does, or as plain noise); ask the frozen model for eps0(x_t, c) and eps0(x_t, "") in one
 batch; build the ESD target; take one optimizer step on the weighted MSE between the trained
-model's eps(x_t, c) and the target, inside the masks.
+model's eps(x_t, c) and the target, inside the masks. Where x_t is plain noise, nothing but that
+last step depends on the weights being trained, so the targets of several iterations are made in
+one batched pass of the frozen model.
 """
 
 import json
@@ -28,6 +30,7 @@ from .weights import save_erasure
 XT_SOURCES = ("sample", "noise")
 SAMPLERS = ("trained", "frozen")
 CHECKPOINT_FILE = "checkpoint.safetensors"
+TARGETS_AHEAD = 3  # x_t from noise: iterations whose targets one frozen pass makes (a batch of 6 images)
 
 
 @dataclass
@@ -90,12 +93,18 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
 
 
 class Trainer:
-    """The state of one erasure run: trained tensors, their frozen originals, optimizer, RNG and losses."""
+    """The state of one erasure run: trained tensors, their frozen originals, optimizer, RNG and losses.
 
-    def __init__(self, model: DiffusionModel, config: TrainConfig):
+    `targets_ahead` only sets how many iterations' targets one frozen pass makes on the noise route
+    (see `next_example`): every value draws the same examples and trains the same run.
+    """
+
+    def __init__(self, model: DiffusionModel, config: TrainConfig, targets_ahead: int = TARGETS_AHEAD):
         config.validate()
-        self.model, self.config = model, config
-        self.dtype = model.dtype  # the model's precision, read once: diffusers finds it by walking every parameter
+        if isinstance(targets_ahead, bool) or not isinstance(targets_ahead, int) or targets_ahead < 1:
+            raise ValueError(f"targets_ahead must be a positive integer, got {targets_ahead!r}")
+        self.model, self.config, self.targets_ahead = model, config, targets_ahead
+        self.dtype = model.dtype  # the model's precision, whatever precision the trained tensors train in
         self.named = trainable_parameters(model.unet, config.method)
         for _, p in self.named:  # train in float32 even when the model runs in half precision
             p.data = p.data.float()
@@ -111,6 +120,38 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.losses: list[float] = []
         self.unet_passes = {"forward": 0, "backward": 0}  # in single images, for equal-compute comparisons
+        self.examples: list[tuple[torch.Tensor, ...]] = []  # drawn ahead: (concept, x_t, t, target) per iteration
+
+    def next_example(self) -> tuple[torch.Tensor, ...]:
+        """The next iteration's concept embedding, x_t, t and ESD target.
+
+        Where x_t comes from noise, no part of an example depends on the weights being trained, so the
+        examples of the next `targets_ahead` iterations are drawn at once, in the order one at a time
+        would draw them, and the frozen model makes their targets in one batched pass: on a CPU, or on
+        a GPU whose host sets the pace, a pass of 6 images costs much less than three passes of 2.
+        (More ahead saves little more time and costs memory: benchmarks/RESULTS.md.)
+        A batch never reaches past a checkpoint (so the saved random state is exact and resuming still is)
+        or past the run's last iteration.
+        """
+        if not self.examples:
+            cfg, done = self.config, len(self.losses)
+            to_checkpoint, to_end = cfg.checkpoint_every - done % cfg.checkpoint_every, max(cfg.iterations - done, 1)
+            ahead = 1 if cfg.xt_source == "sample" else min(self.targets_ahead, to_checkpoint, to_end)
+            self.examples = self.make_examples(ahead)
+        return self.examples.pop(0)
+
+    def make_examples(self, count: int) -> list[tuple[torch.Tensor, ...]]:
+        """Draw `count` iterations' prompts and x_t, then make their targets in one pass of the frozen model."""
+        cfg, drawn = self.config, []
+        for _ in range(count):
+            index = int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator))
+            concept = self.concepts[index : index + 1]
+            drawn.append((concept, *self.make_xt(concept)))
+        concept, x_t, t = (torch.cat(parts) for parts in zip(*drawn))
+        eps_concept, eps_empty = frozen_predictions(self.model.unet, self.frozen, x_t, t, concept, self.empty)
+        target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
+        self.unet_passes["forward"] += 2 * count  # frozen concept + frozen empty
+        return list(zip(concept.split(1), x_t.split(1), t.split(1), target.split(1)))
 
     def make_xt(self, concept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The noisy input to train on, and its timestep; every draw comes from the run's generator."""
@@ -138,11 +179,7 @@ class Trainer:
     def step(self) -> float:
         """One ESD iteration; returns its loss. Raises FloatingPointError on a NaN or inf loss."""
         cfg, unet = self.config, self.model.unet
-        index = int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator))
-        concept = self.concepts[index : index + 1]
-        x_t, t = self.make_xt(concept)
-        eps_concept, eps_empty = frozen_predictions(unet, self.frozen, x_t, t, concept, self.empty)
-        target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
+        concept, x_t, t, target = self.next_example()
         self.optimizer.zero_grad(set_to_none=True)
         with self.trained_in_model_dtype():  # the one pass with gradients
             loss = weighted_mse(unet(x_t, t, concept).sample, target, self.weights)
@@ -158,7 +195,7 @@ class Trainer:
                 p.grad = p.grad.float()
         self.scaler.step(self.optimizer)  # unscales; in float16, skips a step whose gradients overflowed
         self.scaler.update()
-        self.unet_passes["forward"] += 3  # frozen concept + frozen empty + trained
+        self.unet_passes["forward"] += 1  # the trained model's
         self.unet_passes["backward"] += 1
         self.losses.append(loss.item())
         return self.losses[-1]
@@ -174,6 +211,9 @@ class Trainer:
 
     def save_checkpoint(self, folder: Path) -> None:
         """`state()` plus, as metadata, the losses, pass counts, config and float16 loss scale."""
+        if self.examples:
+            raise RuntimeError(f"cannot checkpoint after iteration {len(self.losses)}: {len(self.examples)} examples are "
+                               f"drawn ahead; checkpoints belong every config.checkpoint_every={self.config.checkpoint_every} iterations")
         metadata = {"iteration": str(len(self.losses)), "losses": json.dumps(self.losses),
                     "unet_passes": json.dumps(self.unet_passes), "config": json.dumps(asdict(self.config)),
                     "grad_scaler": json.dumps(self.scaler.state_dict())}  # fmt: skip
@@ -197,6 +237,7 @@ class Trainer:
                         "exp_avg_sq": tensors[f"adam/exp_avg_sq/{name}"].to(p.device),
                     }
         self.generator.set_state(tensors["rng"])
+        self.examples = []  # anything drawn ahead belonged to the state this checkpoint replaces
         if self.scaler.is_enabled():
             self.scaler.load_state_dict(json.loads(metadata["grad_scaler"]))
         self.losses = json.loads(metadata["losses"])

@@ -44,7 +44,8 @@ def test_paired_timing_takes_turns_on_the_same_draws(tmp_path):
     reference, lean_reference, ours = (json.loads(line) for line in out.read_text().splitlines())
     assert [row["implementation"] for row in (reference, lean_reference, ours)] == ["reference", "reference-attn2-grads", "gridlib"]
     assert reference["paired_speedup"] == 1.0 and ours["paired_speedup"] > 0 and "paired speed-up" in printed
-    assert ours["losses"] == pytest.approx(reference["losses"], rel=1e-4) and len(ours["losses"]) == 4
+    assert ours["losses"] == pytest.approx(reference["losses"], rel=1e-4) and len(ours["losses"]) == 6  # whole batches of 3
+    assert (reference["targets_ahead"], ours["targets_ahead"]) == (None, 3)
 
 
 @pytest.mark.slow
@@ -63,6 +64,12 @@ def test_benchmark_refuses_an_unknown_implementation():
     command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--implementations", "gridlib,fast"]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 2 and "got 'fast'" in result.stderr and "gridlib-checkpointed" in result.stderr
+
+
+def test_benchmark_refuses_no_targets_ahead():
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--targets-ahead", "0"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2 and "--targets-ahead must be at least 1, got 0" in result.stderr
 
 
 def test_paired_timing_refuses_rounds():
