@@ -33,6 +33,12 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 TARGETS_AHEAD = 3  # x_t from noise: iterations whose targets one frozen pass makes (a batch of 6 images)
 
 
+def _require_positive_int(name: str, value) -> None:
+    """One ValueError naming `name` unless `value` is an int >= 1 (True and False are not counts)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines an erasure run; the defaults are the recipe the book starts from."""
@@ -60,9 +66,7 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("iterations", "ddim_steps", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            _require_positive_int(name, getattr(self, name))
         if not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
             raise ValueError(f"lr must be a number in (0, 1), got {self.lr!r}")
         for name in ("negative_guidance", "sample_guidance"):
@@ -101,8 +105,7 @@ class Trainer:
 
     def __init__(self, model: DiffusionModel, config: TrainConfig, targets_ahead: int = TARGETS_AHEAD):
         config.validate()
-        if isinstance(targets_ahead, bool) or not isinstance(targets_ahead, int) or targets_ahead < 1:
-            raise ValueError(f"targets_ahead must be a positive integer, got {targets_ahead!r}")
+        _require_positive_int("targets_ahead", targets_ahead)
         self.model, self.config, self.targets_ahead = model, config, targets_ahead
         self.dtype = model.dtype  # the model's precision, whatever precision the trained tensors train in
         self.named = trainable_parameters(model.unet, config.method)
