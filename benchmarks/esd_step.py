@@ -275,6 +275,9 @@ def main() -> None:
             print(f"  {row['peak_memory_GiB'] / ref['peak_memory_GiB']:6.2f}x", end="")
             busy = row["gpu_busy_s_per_iteration"]
             print(f"  {busy:.4f} ({ref['gpu_busy_s_per_iteration'] / busy:.2f}x)" if busy else "")
+    if args.quick:
+        print("\n--quick times only a few iterations per process: enough for memory and to see that everything runs, but its "
+              "speed-ups move with a drifting machine's speed (benchmarks/RESULTS.md); for a steady speed-up, run --paired.")
 
 
 if __name__ == "__main__":
