@@ -14,12 +14,16 @@ $(STAMP): pyproject.toml
 		diffusers==0.42.1 transformers==5.24.0 safetensors==0.8.0 tqdm==4.70.1 \
 		matplotlib==3.11.2 ipywidgets==8.1.9
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	# the lowest ipywidgets gridlib allows (Colab's), beside the venv, for the explorer's test
+	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/ipywidgets7 ipywidgets==7.7.1 ipython_genutils==0.2.0
 	touch $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/python -m gridlib.book build
 
-test: $(STAMP)
+test: $(STAMP)  # lint and format check first (seconds), then the suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

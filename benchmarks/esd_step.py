@@ -6,8 +6,10 @@
     python benchmarks/esd_step.py --model sd14-arch --device cuda --dtype float16 --ddim-steps 50
 
 Three implementations run on the same model, config and random draws (they compute the same
-loss; see tests/test_reference.py): `reference` (the original algorithm as esd_sd.py writes it,
-gradients for every UNet weight), `reference-attn2-grads` (the same with the untrained weights
+loss; see tests/test_reference.py): `reference` (the original two-model algorithm: a frozen copy
+of the whole UNet, separate passes, gradients for every UNet weight, as in esd_sd.py, but in
+float32 at the model's own resolution, where esd_sd.py runs bfloat16 and samples x_t at 1024 px),
+`reference-attn2-grads` (the same with the untrained weights
 frozen, to show that one change on its own) and `gridlib`; a fourth, `gridlib-checkpointed`
 (gridlib with diffusers' gradient checkpointing), runs when --implementations names it. Each
 (implementation, x_t source) runs in a fresh process, so peak memory is its own: RSS on CPU,
@@ -39,10 +41,11 @@ import torch
 
 from gridlib.models import load_model, sd14_random_model
 from gridlib.reference import ReferenceTrainer
-from gridlib.train import TARGETS_AHEAD, Trainer, recipe
+from gridlib.settings import recipe
+from gridlib.train import TARGETS_AHEAD, Trainer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-IMPLEMENTATIONS = ("reference", "reference-attn2-grads", "gridlib", "gridlib-checkpointed")
+IMPLEMENTATIONS = ("reference", "reference-attn2-grads", "gridlib", "gridlib-checkpointed", "gridlib-unbatched")
 
 
 def build_model(name: str, device: str, dtype: torch.dtype):
@@ -86,8 +89,9 @@ def gpu_busy_seconds(function, repeats: int) -> float:
 
 
 def whole_batches(args: argparse.Namespace, xt_source: str) -> argparse.Namespace:
-    """On the noise route, warm-up and timed iterations rounded up to whole batches of gridlib's targets."""
-    if xt_source != "noise":
+    """Where gridlib draws examples ahead (x_t from noise, or sampled by the frozen model), warm-up and timed
+    iterations rounded up to whole batches of its examples."""
+    if xt_source != "noise" and args.sampler != "frozen":
         return args
     ahead = args.targets_ahead
     batches = {name: -(-getattr(args, name) // ahead) * ahead for name in ("warmup", "iterations")}
@@ -99,30 +103,49 @@ def model_dtype(implementation: str, args: argparse.Namespace) -> torch.dtype:
     return torch.float32 if implementation.startswith("reference") else DTYPES[args.dtype]
 
 
+def targets_ahead(implementation: str, args: argparse.Namespace) -> int | None:
+    """How many iterations' examples gridlib draws at once: 1 for `gridlib-unbatched`; none for the reference."""
+    if implementation.startswith("reference"):
+        return None
+    return 1 if implementation == "gridlib-unbatched" else args.targets_ahead
+
+
 def make_trainer(implementation: str, xt_source: str, args: argparse.Namespace) -> Trainer | ReferenceTrainer:
     """A fresh model and the trainer of one implementation; every implementation gets the same weights and draws."""
     torch.manual_seed(0)
     model = build_model(args.model, args.device, model_dtype(implementation, args))
     iterations = args.warmup + args.iterations + args.targets_ahead  # and a last batch for gpu_busy_seconds
-    config = recipe("toy" if args.model in ("toy", "tiny") else "sd14", xt_source=xt_source,
-                    ddim_steps=args.ddim_steps, iterations=iterations)  # fmt: skip
+    config = recipe(
+        "toy" if args.model in ("toy", "tiny") else "sd14",
+        xt_source=xt_source,
+        ddim_steps=args.ddim_steps,
+        iterations=iterations,
+        sampler=args.sampler,
+    )
     if implementation.startswith("reference"):
         return ReferenceTrainer(model, config, all_gradients=implementation == "reference")
     if implementation == "gridlib-checkpointed":  # recompute activations in backward instead of keeping them
         model.unet.enable_gradient_checkpointing()
-    return Trainer(model, config, targets_ahead=args.targets_ahead)
+    return Trainer(model, config, targets_ahead=targets_ahead(implementation, args))
 
 
 def setting_fields(implementation: str, xt_source: str, args: argparse.Namespace) -> dict:
     """What every result row says about the setting it measured and the machine it ran on."""
     return {
-        "implementation": implementation, "model": args.model, "xt_source": xt_source, "device": args.device,
-        "dtype": str(model_dtype(implementation, args)).removeprefix("torch."), "ddim_steps": args.ddim_steps,
-        "iterations_timed": args.iterations, "targets_ahead": None if implementation.startswith("reference") else args.targets_ahead,
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "implementation": implementation,
+        "model": args.model,
+        "xt_source": xt_source,
+        "device": args.device,
+        "dtype": str(model_dtype(implementation, args)).removeprefix("torch."),
+        "ddim_steps": args.ddim_steps,
+        "iterations_timed": args.iterations,
+        "sampler": args.sampler,
+        "targets_ahead": targets_ahead(implementation, args),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
         "date": date.today().isoformat(),
         "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
-    }  # fmt: skip
+    }
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -132,9 +155,9 @@ def worker(args: argparse.Namespace) -> dict:
     seconds, making_xt = [], []  # per iteration: all of it, and the part spent making x_t
     make_xt = trainer.make_xt
 
-    def timed_make_xt(concept):  # making x_t is the same work in both; time it to see the rest apart
+    def timed_make_xt(*inputs):  # making x_t is the same work in both; time it to see the rest apart
         began = time.perf_counter()
-        result = make_xt(concept)
+        result = make_xt(*inputs)
         synchronize(args.device)
         making_xt[-1] += time.perf_counter() - began
         return result
@@ -161,10 +184,13 @@ def worker(args: argparse.Namespace) -> dict:
     return {
         **setting_fields(args.implementation, args.xt_source, args),
         "s_per_iteration": statistics.fmean(seconds[args.warmup :]),
-        "s_without_xt": statistics.fmean(total - xt for total, xt in zip(seconds[args.warmup :], making_xt[args.warmup :])),
-        "gpu_busy_s_per_iteration": gpu_busy, "peak_memory_GiB": round(peak, 3), "memory_kind": kind, "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
+        "s_without_xt": statistics.fmean(total - xt for total, xt in zip(seconds[args.warmup :], making_xt[args.warmup :], strict=True)),
+        "gpu_busy_s_per_iteration": gpu_busy,
+        "peak_memory_GiB": round(peak, 3),
+        "memory_kind": kind,
+        "saved_for_backward_GiB": round(max(saved) / 2**30, 6),
         "losses": trainer.losses,
-    }  # fmt: skip
+    }
 
 
 def paired_times(args: argparse.Namespace, xt_source: str, implementations: list[str]) -> list[dict]:
@@ -186,10 +212,15 @@ def paired_times(args: argparse.Namespace, xt_source: str, implementations: list
             if index >= args.warmup:
                 seconds[name].append(time.perf_counter() - began)
     baseline = sum(seconds[implementations[0]])
-    return [{
-        **setting_fields(name, xt_source, args), "s_per_iteration": statistics.fmean(seconds[name]),
-        "paired_speedup": baseline / sum(seconds[name]), "losses": trainers[name].losses,
-    } for name in implementations]  # fmt: skip
+    return [
+        {
+            **setting_fields(name, xt_source, args),
+            "s_per_iteration": statistics.fmean(seconds[name]),
+            "paired_speedup": baseline / sum(seconds[name]),
+            "losses": trainers[name].losses,
+        }
+        for name in implementations
+    ]
 
 
 def merge_rounds(rounds: list[dict]) -> dict:
@@ -205,7 +236,7 @@ def merge_rounds(rounds: list[dict]) -> dict:
     return merged
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("toy", "tiny", "sd14-arch"), default="toy")
     parser.add_argument("--device", default="cpu")
@@ -214,18 +245,35 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--ddim-steps", type=int, default=20)
     parser.add_argument("--sources", default="sample,noise", help="x_t sources to run, comma-separated")
-    parser.add_argument("--targets-ahead", type=int, default=TARGETS_AHEAD,
-                        help=f"noise route: iterations whose targets gridlib makes in one frozen pass (default {TARGETS_AHEAD})")
-    parser.add_argument("--implementations", help=f"comma-separated, from {IMPLEMENTATIONS}; the first is the baseline of "
-                        "the speed-ups (default: reference,reference-attn2-grads,gridlib)")
+    parser.add_argument(
+        "--targets-ahead",
+        type=int,
+        default=TARGETS_AHEAD,
+        help=f"noise route: iterations whose targets gridlib makes in one frozen pass (default {TARGETS_AHEAD})",
+    )
+    parser.add_argument(
+        "--implementations",
+        help=f"comma-separated, from {IMPLEMENTATIONS}; the first is the baseline of "
+        "the speed-ups (default: reference,reference-attn2-grads,gridlib)",
+    )
+    parser.add_argument(
+        "--sampler",
+        choices=("trained", "frozen"),
+        default="trained",
+        help="which model samples x_t on the sampling route (default trained)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="times to run every setting, in rotation (default 1)")
     parser.add_argument("--quick", action="store_true", help="5 timed iterations, 1 warm-up, reference and gridlib only")
-    parser.add_argument("--paired", action="store_true", help="all implementations in one process, taking turns each "
-                        "iteration: steady speed-ups on a drifting machine, no memory (rows go to benchmarks/paired.jsonl)")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="all implementations in one process, taking turns each "
+        "iteration: steady speed-ups on a drifting machine, no memory (rows go to benchmarks/paired.jsonl)",
+    )
     parser.add_argument("--out", help="JSON lines file to append to (default: benchmarks/results.jsonl)")
     parser.add_argument("--implementation", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--xt-source", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.iterations, args.warmup = 5, 1
     if args.warmup < 1:
@@ -257,27 +305,57 @@ def main() -> None:
     rounds: dict[tuple[str, str], list[dict]] = {setting: [] for setting in settings}
     for _ in range(args.rounds):
         for source, implementation in settings:
-            command = [sys.executable, __file__, "--implementation", implementation, "--xt-source", source,
-                       "--model", args.model, "--device", args.device, "--dtype", args.dtype, "--iterations", str(args.iterations),
-                       "--warmup", str(args.warmup), "--ddim-steps", str(args.ddim_steps), "--targets-ahead", str(args.targets_ahead)]  # fmt: skip
+            command = [
+                sys.executable,
+                __file__,
+                "--implementation",
+                implementation,
+                "--xt-source",
+                source,
+                "--model",
+                args.model,
+                "--device",
+                args.device,
+                "--dtype",
+                args.dtype,
+                "--iterations",
+                str(args.iterations),
+                "--warmup",
+                str(args.warmup),
+                "--ddim-steps",
+                str(args.ddim_steps),
+                "--targets-ahead",
+                str(args.targets_ahead),
+                "--sampler",
+                args.sampler,
+            ]
             result = subprocess.run(command, capture_output=True, text=True, check=True)
             rounds[source, implementation].append(json.loads(result.stdout.strip().splitlines()[-1]))
     rows = [{**merge_rounds(rounds[setting]), "run": run} for setting in settings]
     with open(args.out or "benchmarks/results.jsonl", "a") as out:
         out.writelines(json.dumps(row) + "\n" for row in rows)
-    print(f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}  speed-up (without x_t)  memory  GPU busy s/iter")
+    print(
+        f"\n{'x_t':7s} {'implementation':22s} {'s/iter':>9s} {'without x_t':>12s} {'peak GiB':>9s}"
+        "  speed-up (without x_t)  memory  GPU busy s/iter"
+    )
     for source in args.sources.split(","):
         same_source = [r for r in rows if r["xt_source"] == source]
         ref = same_source[0]
         for row in same_source:
-            print(f"{source:7s} {row['implementation']:22s} {row['s_per_iteration']:9.4f} {row['s_without_xt']:12.4f} {row['peak_memory_GiB']:9.3f}", end="")
+            print(
+                f"{source:7s} {row['implementation']:22s} {row['s_per_iteration']:9.4f} {row['s_without_xt']:12.4f}"
+                f" {row['peak_memory_GiB']:9.3f}",
+                end="",
+            )
             print(f"  {ref['s_per_iteration'] / row['s_per_iteration']:7.2f}x ({ref['s_without_xt'] / row['s_without_xt']:.2f}x)", end="")
             print(f"  {row['peak_memory_GiB'] / ref['peak_memory_GiB']:6.2f}x", end="")
             busy = row["gpu_busy_s_per_iteration"]
             print(f"  {busy:.4f} ({ref['gpu_busy_s_per_iteration'] / busy:.2f}x)" if busy else "")
     if args.quick:
-        print("\n--quick times only a few iterations per process: enough for memory and to see that everything runs, but its "
-              "speed-ups move with a drifting machine's speed (benchmarks/RESULTS.md); for a steady speed-up, run --paired.")
+        print(
+            "\n--quick times only a few iterations per process: enough for memory and to see that everything runs, but its "
+            "speed-ups move with a drifting machine's speed (benchmarks/RESULTS.md); for a steady speed-up, run --paired."
+        )
 
 
 if __name__ == "__main__":

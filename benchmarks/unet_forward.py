@@ -62,8 +62,11 @@ def main() -> None:
     parser.add_argument("--model", choices=("toy", "tiny", "sd14-arch"), default="toy")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--options", default="no_grad,inference_mode,channels_last,bfloat16,compile",
-                        help=f"comma-separated, from {OPTIONS}; float16 is for GPUs")
+    parser.add_argument(
+        "--options",
+        default="no_grad,inference_mode,channels_last,bfloat16,compile",
+        help=f"comma-separated, from {OPTIONS}; float16 is for GPUs",
+    )
     parser.add_argument("--out", default="benchmarks/unet_forward.jsonl")
     args = parser.parse_args()
     options = args.options.split(",")
@@ -80,10 +83,20 @@ def main() -> None:
             began = time.perf_counter()
             run()
             seconds.append(time.perf_counter() - began)
-        rows.append({"option": option, "model": args.model, "device": args.device, "ms_per_pass": 1000 * statistics.median(seconds),
-                     "first_call_s": round(setup_s, 2), "repeats": args.repeats, "threads": torch.get_num_threads(),
-                     "torch": torch.__version__, "date": date.today().isoformat(),
-                     "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine()})  # fmt: skip
+        rows.append(
+            {
+                "option": option,
+                "model": args.model,
+                "device": args.device,
+                "ms_per_pass": 1000 * statistics.median(seconds),
+                "first_call_s": round(setup_s, 2),
+                "repeats": args.repeats,
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+                "date": date.today().isoformat(),
+                "hardware": torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine(),
+            }
+        )
         with open(args.out, "a") as out:
             out.write(json.dumps(rows[-1]) + "\n")
     plain = rows[0]["ms_per_pass"]

@@ -43,9 +43,13 @@ def execute(notebook: str, output: Path, parameters: dict | None = None) -> None
     source = ROOT / notebook
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
-        str(source), str(output), parameters=parameters or {}, cwd=str(source.parent),
-        kernel_name="python3", progress_bar=False,
-    )  # fmt: skip
+        str(source),
+        str(output),
+        parameters=parameters or {},
+        cwd=str(source.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )
 
 
 def stage_and_execute(stage: Path, parameters: dict[str, dict] | None = None) -> None:
@@ -84,20 +88,32 @@ def render_html(stage: Path, html: Path) -> Path:
 
 def page_paths() -> list[str]:
     """The HTML page of every entry in the table of contents, index first."""
-    return ["index.html", "book/intro.html", "book/setup.html"] + [n.replace(".ipynb", ".html") for n in NOTEBOOKS] + ["book/references.html"]
+    return (
+        ["index.html", "book/intro.html", "book/setup.html"] + [n.replace(".ipynb", ".html") for n in NOTEBOOKS] + ["book/references.html"]
+    )
 
 
-def check_pages(html: Path, screenshots: Path | None = None, browser: str = "/usr/bin/chromium",
-                driver: str = "/usr/bin/chromedriver") -> dict[str, dict]:
+def check_pages(
+    html: Path, screenshots: Path | None = None, browser: str = "/usr/bin/chromium", driver: str = "/usr/bin/chromedriver"
+) -> dict[str, dict]:
     """Open every page in headless Chromium; report its title, images (all, broken) and tables (rendered, and
-    left as raw Markdown pipes), optionally screenshot it."""  # fmt: skip
+    left as raw Markdown pipes), optionally screenshot it."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,2000",
+    ):
         options.add_argument(flag)
     report = {}
     with webdriver.Chrome(service=Service(driver), options=options) as chrome:
@@ -114,8 +130,14 @@ def check_pages(html: Path, screenshots: Path | None = None, browser: str = "/us
                 "return [document.querySelectorAll('table').length,"
                 " Array.from(document.querySelectorAll('p')).filter(p => p.textContent.trim().startsWith('| ')).length];"
             )
-            report[page] = {"missing": False, "title": chrome.title, "images": len(images), "broken": [src for src, ok in images if not ok],
-                            "tables": tables, "raw_tables": raw_tables}  # fmt: skip
+            report[page] = {
+                "missing": False,
+                "title": chrome.title,
+                "images": len(images),
+                "broken": [src for src, ok in images if not ok],
+                "tables": tables,
+                "raw_tables": raw_tables,
+            }
             if screenshots:
                 screenshots.mkdir(parents=True, exist_ok=True)
                 chrome.save_screenshot(str(screenshots / (page.replace("/", "_").removesuffix(".html") + ".png")))

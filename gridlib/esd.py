@@ -90,9 +90,10 @@ class FrozenCopy:
 
 
 @torch.no_grad()
-def frozen_predictions(unet: UNet2DConditionModel, frozen: FrozenCopy, x_t: torch.Tensor, t: torch.Tensor,
-                       concept: torch.Tensor, empty: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """eps0(x_t, c, t) and eps0(x_t, "", t) from one batched pass of the original model (x_t may hold several)."""  # fmt: skip
+def frozen_predictions(
+    unet: UNet2DConditionModel, frozen: FrozenCopy, x_t: torch.Tensor, t: torch.Tensor, concept: torch.Tensor, empty: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """eps0(x_t, c, t) and eps0(x_t, "", t) from one batched pass of the original model (x_t may hold several)."""
     with frozen.swapped_in():
         both = unet(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([concept, empty.expand_as(concept)])).sample
     return both.chunk(2)

@@ -1,8 +1,8 @@
 """Measuring an erasure: does the target style disappear, and do the other styles survive?
 
 A *judge* names the style of each generated image: the toy style classifier for the toy model,
-CLIP zero-shot artist classification for Stable Diffusion. For each style we generate images
-from prompts that ask for it and count how often the judge agrees:
+CLIP zero-shot classification (artists, and "a photograph") for Stable Diffusion. For each style
+we generate images from prompts that ask for it and count how often the judge agrees:
 - the **erasure rate** is that share for the target style (lower is better after erasing);
 - the **preservation rate** is that share for every other style (it should not drop).
 Both are measured on the training phrasings and on held-out phrasings that training never saw.
@@ -13,16 +13,12 @@ from dataclasses import dataclass
 
 import torch
 
+from .checks import require_positive_int
 from .models import DiffusionModel
 from .sampling import generate
 
-COMPARISON_SEEDS = (5000, 5001, 5002, 5003, 5004)
-SD_ARTISTS = ("Vincent van Gogh", "Claude Monet", "Pablo Picasso", "Rembrandt", "Andy Warhol", "Katsushika Hokusai")
-SD_SUBJECTS = ("a starry night over a village", "a portrait of a woman", "a vase of sunflowers", "a harbour with boats")
 CLIP_MODEL_ID = "openai/clip-vit-large-patch14"
-# The pixel-space toy model over-saturates at SD's guidance: measured on held-out prompts (24 images per
-# style), guidance 2.5 gave 100% fidelity for every style, 5.0 gave 44-100%, 8.0 gave 0-96%.
-TOY_GUIDANCE = 2.5
+JUDGE_BATCH = 16  # images per CLIP pass: the judge's memory does not grow with the number of images
 
 
 @dataclass
@@ -50,14 +46,15 @@ def toy_suite() -> StyleSuite:
     return StyleSuite(STYLES, TARGET_STYLE, train, {style: evaluation_prompts(style, heldout=True) for style in STYLES})
 
 
-def sd_suite(artists: tuple[str, ...] = SD_ARTISTS) -> StyleSuite:
-    """Artists for Stable Diffusion: training-style prompts, and held-out subject phrasings."""
-    from .toyworld.prompts import VAN_GOGH_PROMPTS
+def sd_suite() -> StyleSuite:
+    """Stable Diffusion's styles: Van Gogh (the SD recipe's 20 prompts for training), six other
+    artists and plain photographs, each with training-style and held-out phrasings (`gridlib.prompts`)."""
+    from .prompts import OTHER_ARTISTS, PHOTO, SD_VAN_GOGH_PROMPTS, TARGET_ARTIST, artist_prompts
 
-    train = {a: [f"a painting by {a}", f"a painting in the style of {a}", f"{a} style artwork"] for a in artists}
-    train[artists[0]] = list(VAN_GOGH_PROMPTS)
-    heldout = {a: [f"{s}, painted by {a}" for s in SD_SUBJECTS] + [f"{a} masterpiece of {s}" for s in SD_SUBJECTS] for a in artists}
-    return StyleSuite(tuple(artists), artists[0], train, heldout)
+    styles = (TARGET_ARTIST, *OTHER_ARTISTS, PHOTO)
+    train = {style: artist_prompts(style, heldout=False) for style in styles}
+    train[TARGET_ARTIST] = list(SD_VAN_GOGH_PROMPTS)
+    return StyleSuite(styles, TARGET_ARTIST, train, {style: artist_prompts(style, heldout=True) for style in styles})
 
 
 class ToyJudge:
@@ -76,48 +73,77 @@ class ToyJudge:
 
 
 class ClipJudge:
-    """CLIP zero-shot: each image gets the artist whose "a painting by {artist}" text it matches best."""
+    """CLIP zero-shot: each image gets the label whose text ("a painting by Rembrandt", "a photograph") it matches best."""
 
-    def __init__(self, clip_model, processor, artists: tuple[str, ...] = SD_ARTISTS):
-        if len(artists) < 2:
-            raise ValueError(f"a zero-shot judge needs at least 2 artists, got {artists!r}")
-        self.model, self.processor, self.labels = clip_model.eval(), processor, tuple(artists)
-        texts = processor(text=[f"a painting by {a}" for a in artists], return_tensors="pt", padding=True, truncation=True)
+    def __init__(self, clip_model, processor, labels: dict[str, str]):
+        if len(labels) < 2:
+            raise ValueError(f"a zero-shot judge needs at least 2 labels, got {labels!r}")
+        self.model, self.processor, self.labels = clip_model.eval(), processor, tuple(labels)
+        texts = processor(text=list(labels.values()), return_tensors="pt", padding=True, truncation=True)
         with torch.no_grad():
             text_features = self.model.get_text_features(**{k: v.to(self.model.device) for k, v in texts.items()})
         text_features = getattr(text_features, "pooler_output", text_features)
         self.text_features = torch.nn.functional.normalize(text_features, dim=-1)
 
     @classmethod
-    def from_pretrained(cls, model_id: str = CLIP_MODEL_ID, artists: tuple[str, ...] = SD_ARTISTS, device: str | None = None) -> "ClipJudge":
+    def from_pretrained(
+        cls,
+        model_id: str = CLIP_MODEL_ID,
+        labels: dict[str, str] | None = None,
+        device: str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> "ClipJudge":
+        """CLIP from the hub or a local folder (safetensors only); `labels` default to the SD evaluation's."""
         from transformers import CLIPModel, CLIPProcessor
 
+        from .prompts import judge_labels
+
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        return cls(CLIPModel.from_pretrained(model_id, use_safetensors=True).to(device), CLIPProcessor.from_pretrained(model_id), artists)
+        model = CLIPModel.from_pretrained(model_id, use_safetensors=True, torch_dtype=dtype).to(device)
+        return cls(model, CLIPProcessor.from_pretrained(model_id), labels or judge_labels())
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> list[str]:
-        pixels = self.processor(images=list(images.permute(0, 2, 3, 1).numpy()), do_rescale=False, return_tensors="pt")
-        image_features = self.model.get_image_features(pixel_values=pixels.pixel_values.to(self.model.device))
-        image_features = getattr(image_features, "pooler_output", image_features)
-        scores = torch.nn.functional.normalize(image_features, dim=-1) @ self.text_features.T
-        return [self.labels[i] for i in scores.argmax(dim=1).cpu()]
+        labels = []
+        for chunk in images.split(JUDGE_BATCH):
+            pixels = self.processor(images=list(chunk.permute(0, 2, 3, 1).numpy()), do_rescale=False, return_tensors="pt")
+            features = self.model.get_image_features(pixel_values=pixels.pixel_values.to(self.model.device, self.model.dtype))
+            features = getattr(features, "pooler_output", features)
+            scores = torch.nn.functional.normalize(features.float(), dim=-1) @ self.text_features.float().T
+            labels += [self.labels[i] for i in scores.argmax(dim=1).cpu()]
+        return labels
 
 
-def style_rates(model: DiffusionModel, judge: Callable[[torch.Tensor], list[str]], prompts: dict[str, list[str]],
-                samples_per_style: int, first_seed: int = 5000, steps: int = 50, guidance: float = 7.5,
-                progress: bool = True) -> dict[str, float]:
+def spread(prompts: list[str], count: int) -> list[str]:
+    """`count` prompts that cover the list evenly: every prompt equally often (within one) when
+    `count` >= the list's length, else `count` prompts evenly spaced through it (never a prefix)."""
+    if count >= len(prompts):
+        return [prompts[i % len(prompts)] for i in range(count)]
+    return [prompts[i * len(prompts) // count] for i in range(count)]
+
+
+def style_rates(
+    model: DiffusionModel,
+    judge: Callable[[torch.Tensor], list[str]],
+    prompts: dict[str, list[str]],
+    samples_per_style: int,
+    first_seed: int = 5000,
+    steps: int = 50,
+    guidance: float = 7.5,
+    progress: bool = True,
+    batch_size: int = 64,
+) -> dict[str, float]:
     """For each style, the share of images generated from its prompts that the judge calls that style.
 
-    Prompts are cycled to `samples_per_style` images, seeded first_seed, first_seed + 1, ...
-    """  # fmt: skip
-    if samples_per_style < 1:
-        raise ValueError(f"samples_per_style must be a positive integer, got {samples_per_style!r}")
+    `samples_per_style` prompts are spread over each style's list (`spread`), seeded first_seed,
+    first_seed + 1, ...; images are made `batch_size` at a time, so memory does not grow with the count.
+    """
+    require_positive_int("samples_per_style", samples_per_style)
     rates = {}
     for style, style_prompts in prompts.items():
-        chosen = [style_prompts[i % len(style_prompts)] for i in range(samples_per_style)]
+        chosen = spread(style_prompts, samples_per_style)
         seeds = [first_seed + i for i in range(samples_per_style)]
-        images = generate(model, chosen, seeds, steps=steps, guidance=guidance, batch_size=64, progress=progress)
+        images = generate(model, chosen, seeds, steps=steps, guidance=guidance, batch_size=batch_size, progress=progress)
         rates[style] = sum(label == style for label in judge(images)) / samples_per_style
     return rates
 
@@ -127,37 +153,50 @@ def erasure_table(before: dict[str, dict[str, float]], after: dict[str, dict[str
     rows = []
     for split in before:
         for style, rate in before[split].items():
-            rows.append({
-                "split": split, "style": style, "role": "erased" if style == target else "preserved",
-                "before": rate, "after": after[split][style], "change_points": round(100 * (after[split][style] - rate), 1),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "split": split,
+                    "style": style,
+                    "role": "erased" if style == target else "preserved",
+                    "before": rate,
+                    "after": after[split][style],
+                    "change_points": round(100 * (after[split][style] - rate), 1),
+                }
+            )
     return rows
 
 
-def split_rates(model: DiffusionModel, judge: Callable[[torch.Tensor], list[str]], suite: StyleSuite,
-                samples_per_style: int, steps: int = 50, guidance: float = 7.5) -> dict[str, dict[str, float]]:
-    """`style_rates` on the suite's training and on its held-out prompts, as `erasure_table` takes them."""  # fmt: skip
-    return {split: style_rates(model, judge, suite.prompts(split), samples_per_style, steps=steps, guidance=guidance, progress=False)
-            for split in ("train", "heldout")}  # fmt: skip
+def split_rates(
+    model: DiffusionModel,
+    judge: Callable[[torch.Tensor], list[str]],
+    suite: StyleSuite,
+    samples_per_style: int,
+    steps: int = 50,
+    guidance: float = 7.5,
+    batch_size: int = 64,
+) -> dict[str, dict[str, float]]:
+    """`style_rates` on the suite's training and on its held-out prompts, as `erasure_table` takes them."""
+    return {
+        split: style_rates(
+            model, judge, suite.prompts(split), samples_per_style, steps=steps, guidance=guidance, progress=False, batch_size=batch_size
+        )
+        for split in ("train", "heldout")
+    }
 
 
-def compare_models(original: DiffusionModel, erased: DiffusionModel, judge: Callable[[torch.Tensor], list[str]],
-                   suite: StyleSuite, samples_per_style: int, steps: int = 50, guidance: float = 7.5) -> list[dict]:
-    """The before/after `erasure_table` on training and held-out prompts, both models on the same seeds."""  # fmt: skip
-    before = split_rates(original, judge, suite, samples_per_style, steps, guidance)
-    return erasure_table(before, split_rates(erased, judge, suite, samples_per_style, steps, guidance), suite.target)
-
-
-def markdown_table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:
-    """A list of dicts as a Markdown table; the `percent` columns hold rates in [0, 1], shown as percentages."""
-    if not rows:
-        return ""
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = [f"{100 * row[c]:.1f}%" if c in percent else str(row[c]) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def compare_models(
+    original: DiffusionModel,
+    erased: DiffusionModel,
+    judge: Callable[[torch.Tensor], list[str]],
+    suite: StyleSuite,
+    samples_per_style: int,
+    steps: int = 50,
+    guidance: float = 7.5,
+    batch_size: int = 64,
+) -> list[dict]:
+    """The before/after `erasure_table` on training and held-out prompts, both models on the same seeds."""
+    before = split_rates(original, judge, suite, samples_per_style, steps, guidance, batch_size)
+    return erasure_table(before, split_rates(erased, judge, suite, samples_per_style, steps, guidance, batch_size), suite.target)
 
 
 def lpips_distance(original: torch.Tensor, erased: torch.Tensor) -> torch.Tensor | None:

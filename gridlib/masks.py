@@ -7,13 +7,14 @@ plane exactly: every pixel lies in exactly one cell, also when the size does not
 
 import torch
 
-MASK_SETS = ("full", "seed", "grid3", "grid4", "grid5", "multiscale", "center")
+from .checks import require_positive_int
+
+MASK_SETS = ("full", "grid3_center", "grid3", "grid4", "grid5", "multiscale", "center")
 
 
 def _check_size(height: int, width: int) -> None:
-    for name, value in (("height", height), ("width", width)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    require_positive_int("height", height)
+    require_positive_int("width", width)
 
 
 def _edges(length: int, parts: int) -> list[int]:
@@ -48,7 +49,7 @@ def center_mask(height: int, width: int, fraction: float = 0.5) -> torch.Tensor:
 
 
 def seed_masks(height: int, width: int) -> torch.Tensor:
-    """The recipe's 10 masks: the 3x3 grid, then the centre box (half the height and width)."""
+    """The report's 10 masks (the mask set `grid3_center`): the 3x3 grid, then the centre box (half the height and width)."""
     return torch.cat([grid_masks(height, width, 3, 3), center_mask(height, width)[None]])
 
 
@@ -61,7 +62,7 @@ def mask_set(name: str, height: int, width: int) -> torch.Tensor:
     """A named mask set, as training configs and ablations refer to them."""
     if name == "full":
         return grid_masks(height, width, 1, 1)
-    if name == "seed":
+    if name == "grid3_center":
         return seed_masks(height, width)
     if name in ("grid3", "grid4", "grid5"):
         n = int(name[-1])

@@ -18,10 +18,15 @@ SD14_HUB_ID = "CompVis/stable-diffusion-v1-4"
 MODEL_NAMES = ("sd14", "toy", "tiny")
 TOY_ASSETS = Path(__file__).parent / "toyworld" / "assets"
 SD_FILES = [
-    "scheduler/*", "tokenizer/*", "text_encoder/config.json", "text_encoder/model.safetensors",
-    "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
-    "vae/config.json", "vae/diffusion_pytorch_model.safetensors",
-]  # fmt: skip
+    "scheduler/*",
+    "tokenizer/*",
+    "text_encoder/config.json",
+    "text_encoder/model.safetensors",
+    "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors",
+    "vae/config.json",
+    "vae/diffusion_pytorch_model.safetensors",
+]
 
 
 @dataclass
@@ -36,7 +41,7 @@ class DiffusionModel:
     vae: AutoencoderKL | None = None  # None: the UNet works in pixel space
 
     # Read from the UNet's first layer: diffusers' `unet.device` and `unet.dtype` walk every submodule
-    # looking for offloading hooks, 3.7 ms per read for SD1.4's UNet, and training reads them every step.
+    # looking for offloading hooks (milliseconds per read on SD1.4's UNet), and training reads them every step.
     @property
     def device(self) -> torch.device:
         return self.unet.conv_in.weight.device
@@ -55,14 +60,21 @@ class DiffusionModel:
     def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
         """CLIP's last hidden states for each prompt, padded to the tokenizer's length, as SD uses them."""
         tokens = self.tokenizer(
-            list(prompts), padding="max_length", max_length=self.tokenizer.model_max_length,
-            truncation=True, return_tensors="pt",
-        )  # fmt: skip
+            list(prompts),
+            padding="max_length",
+            max_length=self.tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        )
         return self.text_encoder(tokens.input_ids.to(self.device))[0].to(self.dtype)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """Latents to float32 RGB images in [0, 1], shape (batch, 3, height, width)."""
+        """Latents to float32 RGB images in [0, 1], shape (batch, 3, height, width).
+
+        SD's VAE decodes one image at a time (diffusers' VAE slicing, switched on at loading): at 512 px
+        one float32 decode takes about 0.6 GiB, so a batch decoded at once would scale peak memory.
+        """
         if self.vae is not None:
             latents = self.vae.decode(latents.to(self.vae.dtype) / self.vae.config.scaling_factor).sample
         return ((latents.float() + 1) / 2).clamp(0, 1)
@@ -71,12 +83,17 @@ class DiffusionModel:
 def sd14_unet_config() -> dict:
     """Stable Diffusion v1.4's UNet configuration, so its architecture can be built offline."""
     return dict(
-        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+        sample_size=64,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=2,
         block_out_channels=(320, 640, 1280, 1280),
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32,
-    )  # fmt: skip
+        cross_attention_dim=768,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
 
 
 def sd14_architecture(device: str = "meta") -> UNet2DConditionModel:
@@ -85,57 +102,96 @@ def sd14_architecture(device: str = "meta") -> UNet2DConditionModel:
         return UNet2DConditionModel(**sd14_unet_config())
 
 
-def sd14_random_model(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> DiffusionModel:
-    """SD1.4's UNet and text encoder shapes with random weights (no VAE), for offline benchmarks.
+def sd14_vae_config() -> dict:
+    """SD1.4's VAE (512 px images, 4x64x64 latents), so its decoder's memory can be measured offline."""
+    return dict(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        layers_per_block=2,
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=512,
+    )
+
+
+def sd14_random_model(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, vae: bool = False) -> DiffusionModel:
+    """SD1.4's UNet and text encoder shapes (and with `vae`, its VAE) with random weights, for offline benchmarks.
 
     The tokenizer is the toy one padded to SD's 77 tokens: shapes, not meaning, are what matter here.
     """
     tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer", model_max_length=77)
-    scheduler = DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
-                              set_alpha_to_one=False, steps_offset=1)  # fmt: skip
+    scheduler = DDIMScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1
+    )
     with torch.device(device):  # random initialisation where the weights will live: seconds on a GPU
         text_encoder = CLIPTextModel(sd14_text_config()).eval()
-    model = DiffusionModel("sd14-arch", tokenizer, text_encoder, sd14_architecture(device), scheduler)
-    for module in (model.unet, model.text_encoder):
-        module.requires_grad_(False).to(device=device, dtype=dtype)
+        decoder = AutoencoderKL(**sd14_vae_config()).eval() if vae else None
+    model = DiffusionModel("sd14-arch", tokenizer, text_encoder, sd14_architecture(device), scheduler, decoder)
+    for module in (model.unet, model.text_encoder, model.vae):
+        if module is not None:
+            module.requires_grad_(False).to(device=device, dtype=dtype)
+    if vae:
+        model.vae.enable_slicing()
     return model
 
 
 def sd14_text_config() -> CLIPTextConfig:
     """The text encoder of SD1.4 (CLIP ViT-L/14's), for offline shape and memory checks."""
     return CLIPTextConfig(
-        vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-        num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu",
-    )  # fmt: skip
+        vocab_size=49408,
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        max_position_embeddings=77,
+        hidden_act="quick_gelu",
+    )
 
 
 def toy_unet_config() -> dict:
     """The toy model's pixel-space UNet: 32x32 RGB, cross-attention at 16x16 and 8x8, like SD's layout."""
     return dict(
-        sample_size=32, in_channels=3, out_channels=3, layers_per_block=1,
+        sample_size=32,
+        in_channels=3,
+        out_channels=3,
+        layers_per_block=1,
         block_out_channels=(32, 64, 64),
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=64, attention_head_dim=4, norm_num_groups=8,
-    )  # fmt: skip
+        cross_attention_dim=64,
+        attention_head_dim=4,
+        norm_num_groups=8,
+    )
 
 
 def toy_text_config(tokenizer: CLIPTokenizer, width: int = 64, layers: int = 2) -> CLIPTextConfig:
     """A small CLIP text encoder over the toy tokenizer (the toy model trains it with its UNet)."""
     return CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers,
-        num_attention_heads=4 if width >= 64 else 2, max_position_embeddings=tokenizer.model_max_length,
-        projection_dim=width, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=width,
+        intermediate_size=2 * width,
+        num_hidden_layers=layers,
+        num_attention_heads=4 if width >= 64 else 2,
+        max_position_embeddings=tokenizer.model_max_length,
+        projection_dim=width,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip
+    )
 
 
 def toy_scheduler() -> DDIMScheduler:
     """The noise schedule the toy model is trained and sampled with (cosine, 1000 steps)."""
     return DDIMScheduler(
-        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", clip_sample=True,
-        set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
-    )  # fmt: skip
+        num_train_timesteps=1000,
+        beta_schedule="squaredcos_cap_v2",
+        clip_sample=True,
+        set_alpha_to_one=False,
+        steps_offset=1,
+        prediction_type="epsilon",
+    )
 
 
 def _tiny(seed: int = 0) -> DiffusionModel:
@@ -144,16 +200,31 @@ def _tiny(seed: int = 0) -> DiffusionModel:
     tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer")
     text_encoder = CLIPTextModel(toy_text_config(tokenizer, width=32, layers=1))
     unet = UNet2DConditionModel(
-        sample_size=16, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=2, norm_num_groups=8,
-    )  # fmt: skip
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(16, 32),
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=2,
+        norm_num_groups=8,
+    )
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16), norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=32,
-    )  # fmt: skip
-    scheduler = DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
-                              set_alpha_to_one=False, steps_offset=1)  # fmt: skip
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(8, 16),
+        norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        sample_size=32,
+    )
+    scheduler = DDIMScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1
+    )
+    vae.enable_slicing()
     return DiffusionModel("tiny", tokenizer, text_encoder.eval(), unet, scheduler, vae.eval())
 
 
@@ -183,6 +254,7 @@ def _stable_diffusion(source: str, dtype: torch.dtype) -> DiffusionModel:
     text_encoder = CLIPTextModel.from_pretrained(folder, subfolder="text_encoder", torch_dtype=dtype, use_safetensors=True)
     tokenizer = CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer")
     scheduler = DDIMScheduler.from_pretrained(folder, subfolder="scheduler")
+    vae.enable_slicing()
     return DiffusionModel(str(source), tokenizer, text_encoder.eval(), unet, scheduler, vae.eval())
 
 

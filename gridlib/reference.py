@@ -1,9 +1,11 @@
 """The original two-model ESD algorithm, written plainly, as the baseline gridlib is measured against.
 
-Like the official `esd_sd.py`, it keeps a frozen deep copy of the whole UNet, asks it for the
-conditional and the unconditional prediction in two separate passes, runs in float32, and never
-turns gradients off on the UNet it trains: backward computes a gradient for every weight, and
-only the optimizer's choice of tensors keeps the rest unchanged. It draws
+Like the official `esd_sd.py`, it keeps a frozen copy of the whole UNet, asks it for the
+conditional and the unconditional prediction in two separate passes, and never turns gradients
+off on the UNet it trains: backward computes a gradient for every weight, and only the
+optimizer's choice of tensors keeps the rest unchanged. Unlike `esd_sd.py`, which loads the UNet
+twice from disk in bfloat16 and samples x_t at 1024 px, it copies the loaded UNet and runs in
+float32 at the model's own resolution (512 px on SD1.4), as the paper's code did. It draws
 the same random numbers in the same order as `gridlib.train.Trainer`, so on the same inputs the
 two compute the same loss (a test checks it) and a benchmark compares equals.
 """

@@ -1,17 +1,20 @@
-"""From results files to the book's tables: the benchmark table, and the report's claims checked.
+"""From results files to the book's tables and statistics: every number the book prints about a study.
 
-The inputs are the files that the repository's commands write; any may be missing, and a claim
-without its evidence says so. Each claim of the report is restated next to what was measured.
+`gridlib.experiments` writes the results files; this module reads them (old names included, see
+`RENAMED`) and makes the tables: a study's settings side by side, which differences are beyond
+seed noise, how many runs met the book's targets, and the erasure check's mean over seeds.
+Markdown rendering lives here too, so a chapter imports its tables from one place.
 """
 
 import json
+import math
 import statistics
 from pathlib import Path
 
-from .esd import trainable_parameters
-from .experiments import compare_settings
-from .models import sd14_architecture
-from .train import TrainConfig, recipe
+# Names results files written before 2026-12 use, and what they are called now.
+RENAMED = {"seed": "grid3_center", "plain": "full"}
+# What one toy erasure should reach: at most 10% of held-out Van Gogh images left, no other style more than 5 points lower.
+MAX_ERASED_RATE, MAX_DROP_POINTS = 0.10, 5.0
 
 
 def read_results(path: str | Path) -> dict | list[dict] | None:
@@ -21,108 +24,157 @@ def read_results(path: str | Path) -> dict | list[dict] | None:
         print(f"{path} is missing: run the command that writes it (named on this page).")
         return None
     text = path.read_text()
-    return [json.loads(line) for line in text.splitlines() if line.strip()] if path.suffix == ".jsonl" else json.loads(text)
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return _current_names(json.loads(text))
 
 
-def benchmark_table(runs: list[dict], paired: list[dict] | None = None) -> list[dict]:
-    """The latest benchmark run of each (model, device), formatted for a table, with speed-ups against its reference.
-
-    Rows written by one command share a `run` (older rows, which lack it, are grouped by date), so
-    each speed-up compares rows measured side by side on one machine. `paired` rows (`esd_step.py
-    --paired`: the implementations taking turns in one process) add the latest paired speed-up of
-    each (model, device, x_t, implementation), the steadier figure where the machine's speed drifts.
-    """
-    paired_speedups = {(r["model"], r["device"], r["xt_source"], r["implementation"]): r["paired_speedup"] for r in paired or []}
-    latest_runs: dict[tuple, dict] = {}
-    for row in runs:
-        key, run = (row["model"], row["device"]), row.get("run", row["date"])
-        if latest_runs.get(key, {}).get("run") != run:
-            latest_runs[key] = {"run": run, "rows": {}}
-        latest_runs[key]["rows"][row["xt_source"], row["implementation"]] = row
-    table = []
-    for latest in latest_runs.values():
-        for (source, _), r in latest["rows"].items():
-            reference = latest["rows"].get((source, "reference"))
-            table.append({
-                "model": r["model"], "device": f"{r['device']} ({r['hardware']})", "dtype": r["dtype"], "x_t": r["xt_source"],
-                "implementation": r["implementation"], "s / iteration": f"{r['s_per_iteration']:.3f}",
-                "speed-up": f"{reference['s_per_iteration'] / r['s_per_iteration']:.2f}x" if reference else "no reference in this run",
-                "paired speed-up": _paired(paired_speedups.get((r["model"], r["device"], r["xt_source"], r["implementation"]))),
-                "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f} ({r['memory_kind']})",
-                "GPU busy s / iteration (speed-up)": _gpu_busy(r, reference), "date": r["date"],
-            })  # fmt: skip
-    return table
+def _current_names(result: dict) -> dict:
+    """A study's setting and mask-set names as this version calls them (`RENAMED`); other files unchanged."""
+    for entry in result.get("results", []):
+        entry["setting"] = RENAMED.get(entry["setting"], entry["setting"])
+        if entry.get("same_training_as"):
+            entry["same_training_as"] = RENAMED.get(entry["same_training_as"], entry["same_training_as"])
+        entry["config"]["masks"] = RENAMED.get(entry["config"]["masks"], entry["config"]["masks"])
+    for config in (result.get("config"), result.get("study", {}).get("base")):
+        if config:
+            config["masks"] = RENAMED.get(config["masks"], config["masks"])
+    if "study" in result:
+        result["study"]["settings"] = [RENAMED.get(name, name) for name in result["study"]["settings"]]
+    return result
 
 
-def _paired(speedup: float | None) -> str:
-    return f"{speedup:.2f}x" if speedup is not None else "not measured"
+def markdown_table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:
+    """A list of dicts as a Markdown table; the `percent` columns hold rates in [0, 1], shown as percentages."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [f"{100 * row[c]:.1f}%" if c in percent else str(row[c]) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
-def _gpu_busy(row: dict, reference: dict | None) -> str:
-    """Seconds of GPU kernels per iteration (`gpu_busy_seconds` in esd_step.py), and the reference's over this row's."""
-    busy = row.get("gpu_busy_s_per_iteration")
-    if not busy:
-        return "not measured"
-    if not reference or not reference.get("gpu_busy_s_per_iteration"):
-        return f"{busy:.3f}"
-    return f"{busy:.3f} ({reference['gpu_busy_s_per_iteration'] / busy:.2f}x)"
+def summary(values: list[float]) -> dict:
+    """Mean and sample standard deviation over seeds (0 for one seed)."""
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
 
 
-def _percent(summary: dict) -> str:
-    return f"{100 * summary['mean']:.1f} ± {100 * summary['std']:.1f}%"
+def study_label(result: dict) -> str:
+    """Where a study's runs got their x_t, in words: a results file's base config, as the book labels it."""
+    base = result["study"]["base"]
+    if base["xt_source"] == "noise":
+        return "x_t from noise (the toy recipe)"
+    return f"x_t sampled in {base['ddim_steps']} DDIM steps (ESD's route)"
 
 
-def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[dict] | None) -> list[dict]:
-    """One row per claim of the report: the claim, what was measured, and the command that measured it."""
-    xattn = trainable_parameters(sd14_architecture(), "xattn")
-    rows = [{"claim": "80 trainable parameters",
-             "measured": f"{len(xattn)} tensors holding {sum(p.numel() for _, p in xattn):,} scalars (SD1.4's attn2)",
-             "how": "`trainable_parameters(sd14_architecture(), 'xattn')`"}]  # fmt: skip
-    missing = "not measured: the results file is missing"
-    if ablations:
-        by = {entry["setting"]: entry for entry in ablations["results"]}
-        plain, grid = by["plain"], by["seed"]
-        loss = {name: statistics.fmean(run["final_loss"] for run in by[name]["runs"]) for name in ("plain", "seed")}
-        change = compare_settings(ablations, "plain", "seed")
-        how = f"`python -m gridlib.experiments` (x_t sampled in {ablations['study']['base']['ddim_steps']} DDIM steps)"
-        rows.append({"claim": "77% better final loss with grid masks",
-                     "measured": f"final loss plain {loss['plain']:.4f}, grid {loss['seed']:.4f} ({100 * (1 - loss['seed'] / loss['plain']):.0f}% lower), "
-                                 f"but the two losses weight pixels differently. Held-out Van Gogh rate: plain {_percent(plain['erasure'])}, "
-                                 f"grid {_percent(grid['erasure'])}, a change of {change['difference_points']:+.1f} ± "
-                                 f"{change['standard_error_points']:.1f} points ({'beyond' if change['resolved'] else 'within'} seed noise)",
-                     "how": how})  # fmt: skip
-        rows.append({"claim": "clear erasure over baseline",
-                     "measured": f"held-out Van Gogh rate {100 * ablations['baseline'][ablations['target']]:.0f}% before; after: "
-                                 f"plain {_percent(plain['erasure'])}, grid {_percent(grid['erasure'])}; other styles kept: "
-                                 f"plain {_percent(plain['preservation'])}, grid {_percent(grid['preservation'])}",
-                     "how": how})  # fmt: skip
-    else:
-        rows += [{"claim": claim, "measured": missing, "how": "`python -m gridlib.experiments`"}
-                 for claim in ("77% better final loss with grid masks", "clear erasure over baseline")]  # fmt: skip
-    timings = []
-    if erasure:
-        timings.append(f"the toy recipe ({erasure['config']['iterations']} iterations) trained in {erasure['train_s']} s "
-                       f"(the slowest of {len(erasure['seeds'])} runs; {erasure['hardware']})")  # fmt: skip
-    route = recipe("toy").xt_source  # the route the toy recipe trains on
-    toy = [row for row in benchmark or [] if row["model"] == "toy" and row["device"] == "cpu" and row["xt_source"] == route]
-    ours = [row for row in toy if row["implementation"] == "gridlib"]
-    theirs = [row for row in toy if row["implementation"] == "reference"]
-    if ours and theirs:
-        timings.append(f"{ours[-1]['s_per_iteration']:.3f} s per iteration ({ours[-1]['device']}, {ours[-1]['iterations_timed']} "
-                       f"timed iterations) against {theirs[-1]['s_per_iteration']:.3f} s for the original algorithm")  # fmt: skip
-    sd = [row for row in benchmark or [] if row["model"] == "sd14-arch" and row["xt_source"] == "sample" and row["implementation"] == "gridlib"]
-    if sd:
-        row, iterations = sd[-1], TrainConfig().iterations
-        timings.append(f"on SD1.4's architecture (random weights, 512 px, {row['ddim_steps']} DDIM steps) on an {row['hardware']}, "
-                       f"{row['s_per_iteration']:.2f} s per iteration, so {iterations} iterations take about "
-                       f"{iterations * row['s_per_iteration']:.0f} s")  # fmt: skip
-    elif timings:
-        timings.append("SD1.4 on a GPU was not measured in this repository")
-    rows.append({"claim": "~16 s training",
-                 "measured": "; ".join(timings) if timings else missing,
-                 "how": "`python -m gridlib.experiments --erasure-check`, `python benchmarks/esd_step.py`"})  # fmt: skip
-    rows.append({"claim": "production readiness",
-                 "measured": "not claimed here: erasure is measured on a toy model with a near-perfect judge; on SD1.4 the pipeline "
-                             "runs (tested offline on random SD-shaped models) but this repository reports no SD1.4 erasure numbers",
-                 "how": "`make test`"})  # fmt: skip
+def style_changes(result: dict, run: dict) -> dict[str, float]:
+    """Each other style's change in one run against the original model, in points (negative: a drop)."""
+    return {style: 100 * (run["rates"][style] - before) for style, before in result["baseline"].items() if style != result["target"]}
+
+
+def largest_drop(result: dict, entry: dict) -> tuple[str, float, float]:
+    """The other style that lost most on average against the original model, its mean change over seeds,
+    and the worst change of any other style in any seed; in points (negative: a drop)."""
+    changes = [style_changes(result, run) for run in entry["runs"]]
+    means = {style: statistics.fmean(change[style] for change in changes) for style in changes[0]}
+    style = min(means, key=means.get)
+    return style, means[style], min(min(change.values()) for change in changes)
+
+
+def meets_targets(result: dict, run: dict) -> bool:
+    """Whether one run reached the book's targets for a toy erasure (`MAX_ERASED_RATE`, `MAX_DROP_POINTS`)."""
+    worst = min(round(change, 6) for change in style_changes(result, run).values())
+    return run["rates"][result["target"]] <= MAX_ERASED_RATE and worst >= -MAX_DROP_POINTS
+
+
+def results_table(result: dict) -> list[dict]:
+    """One row per setting: erasure and preservation as mean +/- std over seeds, with cost and final loss."""
+    rows = []
+    for entry in result["results"]:
+        runs = entry["runs"]
+        style, mean_drop, worst_drop = largest_drop(result, entry)
+        repeated = f" (= {entry['same_training_as']}: same weight map, trained once)" if entry.get("same_training_as") else ""
+        rows.append(
+            {
+                "setting": entry["setting"] + repeated,
+                "masks": entry["config"]["masks"],
+                "x_t": entry["config"]["xt_source"],
+                "iterations": entry["config"]["iterations"],
+                "seeds": len(runs),
+                "erasure (VG rate, %)": f"{100 * entry['erasure']['mean']:.1f} ± {100 * entry['erasure']['std']:.1f}",
+                "preservation (%)": f"{100 * entry['preservation']['mean']:.1f} ± {100 * entry['preservation']['std']:.1f}",
+                "other styles: largest drop (points)": f"{style} {mean_drop:+.1f} (worst single run of any style {worst_drop:+.1f})",
+                "runs meeting the targets": f"{sum(meets_targets(result, run) for run in runs)} of {len(runs)}",
+                "UNet fwd / bwd per run": "{:.0f} / {:.0f}".format(
+                    *(statistics.fmean(r["unet_passes"][k] for r in runs) for k in ("forward", "backward"))
+                ),
+                "final loss (mean of last 10)": f"{statistics.fmean(r['final_loss'] for r in runs):.4f}",
+                "train s": f"{statistics.fmean(r['train_s'] for r in runs):.0f}",
+            }
+        )
     return rows
+
+
+def compare_settings(result: dict, first: str, second: str, metric: str = "erasure") -> dict:
+    """How `second` differs from `first` on a metric, and whether seeds' spread can explain it.
+
+    The difference of the mean rates (in points) is called resolved when it exceeds twice its
+    standard error, sqrt(s1^2/n1 + s2^2/n2); otherwise the study cannot tell the two settings apart.
+    """
+    entries = {entry["setting"]: entry for entry in result["results"]}
+    for name in (first, second):
+        if name not in entries:
+            raise ValueError(f"setting {name!r} is not in this result; it has {tuple(entries)}")
+    runs = [[run[metric] for run in entries[name]["runs"]] for name in (first, second)]
+    difference = 100 * (statistics.fmean(runs[1]) - statistics.fmean(runs[0]))
+    error = 100 * math.sqrt(sum((statistics.variance(r) if len(r) > 1 else 0.0) / len(r) for r in runs))
+    return {
+        "metric": metric,
+        "difference_points": round(difference, 1),
+        "standard_error_points": round(error, 1),
+        "resolved": abs(difference) > 2 * error,
+    }
+
+
+def key_comparisons(result: dict) -> list[dict]:
+    """The study's questions as rows: each grid against plain ESD-X, each noise route against sampling."""
+    present = {entry["setting"] for entry in result["results"]}
+    pairs = [("full", grid) for grid in ("grid3_center", "grid4", "grid5", "multiscale")]
+    pairs += [("grid3_center", noise) for noise in ("noise_equal_iterations", "noise_equal_passes")]
+    trained_as = {entry["setting"]: entry.get("same_training_as") or entry["setting"] for entry in result["results"]}
+    rows = []
+    for first, second in pairs:
+        if {first, second} <= present:
+            for metric in ("erasure", "preservation"):
+                comparison = compare_settings(result, first, second, metric)
+                verdict = "yes" if comparison["resolved"] else "no"
+                if trained_as[first] == trained_as[second]:
+                    verdict = "same training"
+                rows.append(
+                    {
+                        "setting": second,
+                        "against": first,
+                        "metric": metric,
+                        "change (points)": f"{comparison['difference_points']:+.1f} ± {comparison['standard_error_points']:.1f}",
+                        "beyond seed noise (> 2 s.e.)": verdict,
+                    }
+                )
+    return rows
+
+
+def mean_over_seeds(tables: list[list[dict]]) -> list[dict]:
+    """One `erasure_table` from several seeds' tables: mean `after` and `change_points`, and the worst seed's change."""
+    table = []
+    for rows in zip(*tables, strict=True):
+        changes = [row["change_points"] for row in rows]
+        table.append(
+            {
+                **rows[0],
+                "after": statistics.fmean(row["after"] for row in rows),
+                "change_points": round(statistics.fmean(changes), 1),
+                "worst_change_points": max(changes) if rows[0]["role"] == "erased" else min(changes),
+            }
+        )
+    return table

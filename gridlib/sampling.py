@@ -8,13 +8,13 @@ import torch
 from diffusers import DDIMScheduler
 from tqdm.auto import tqdm
 
+from .checks import require_positive_int
 from .models import DiffusionModel
 
 
 def fresh_scheduler(model: DiffusionModel, steps: int) -> DDIMScheduler:
     """A new DDIM scheduler with the model's noise schedule, set to `steps` denoising steps."""
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    require_positive_int("steps", steps)
     scheduler = DDIMScheduler.from_config(model.scheduler.config)
     scheduler.set_timesteps(steps)
     return scheduler
@@ -27,31 +27,79 @@ def initial_noise(model: DiffusionModel, seeds: list[int]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def denoise(model: DiffusionModel, latents: torch.Tensor, concept: torch.Tensor, empty: torch.Tensor,
-            scheduler: DDIMScheduler, guidance: float, num_steps: int | None = None) -> torch.Tensor:
-    """Run the first `num_steps` (default: all) of the scheduler's DDIM steps with guidance."""  # fmt: skip
-    empty = empty.expand_as(concept)
+def denoise(
+    model: DiffusionModel,
+    latents: torch.Tensor,
+    concept: torch.Tensor,
+    empty: torch.Tensor,
+    scheduler: DDIMScheduler,
+    guidance: float,
+    num_steps: int | None = None,
+) -> torch.Tensor:
+    """Run the first `num_steps` (default: all) of the scheduler's DDIM steps with guidance."""
     for t in scheduler.timesteps[:num_steps]:
-        eps_empty, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
-        eps = eps_empty + guidance * (eps_concept - eps_empty)
-        latents = scheduler.step(eps.to(latents.dtype), t, latents).prev_sample
+        latents = guided_step(model, scheduler, latents, t, concept, empty, guidance)
     return latents
 
 
-def sample_to_timestep(model: DiffusionModel, noise: torch.Tensor, concept: torch.Tensor, empty: torch.Tensor,
-                       steps: int, stop_index: int, guidance: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Partial DDIM sampling: run `stop_index` of `steps` steps and return (x_t, t) where it stopped."""  # fmt: skip
-    if not 0 <= stop_index < steps:
-        raise ValueError(f"stop_index must be in [0, {steps}), got {stop_index!r}")
+def guided_step(
+    model: DiffusionModel,
+    scheduler: DDIMScheduler,
+    latents: torch.Tensor,
+    t: torch.Tensor,
+    concept: torch.Tensor,
+    empty: torch.Tensor,
+    guidance: float,
+) -> torch.Tensor:
+    """One DDIM step with classifier-free guidance: the empty and the concept prediction in one batch."""
+    empty = empty.expand_as(concept)
+    eps_empty, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
+    eps = eps_empty + guidance * (eps_concept - eps_empty)
+    return scheduler.step(eps.to(latents.dtype), t, latents).prev_sample
+
+
+def sample_to_timestep(
+    model: DiffusionModel, noise: torch.Tensor, concept: torch.Tensor, empty: torch.Tensor, steps: int, stop_index: int, guidance: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Partial DDIM sampling: run `stop_index` of `steps` steps and return (x_t, t) where it stopped."""
+    return sample_to_timesteps(model, noise, concept, empty, steps, [stop_index] * len(noise), guidance)
+
+
+@torch.no_grad()
+def sample_to_timesteps(
+    model: DiffusionModel,
+    noise: torch.Tensor,
+    concept: torch.Tensor,
+    empty: torch.Tensor,
+    steps: int,
+    stops: list[int],
+    guidance: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Partial DDIM sampling of a batch in which each example stops at its own step: example i runs
+    `stops[i]` of `steps` steps. One batched run to the largest stop; an example leaves the batch once
+    it has reached its stop, so each step denoises only the examples still running."""
     scheduler = fresh_scheduler(model, steps)
-    x_t = denoise(model, noise, concept, empty, scheduler, guidance, num_steps=stop_index)
-    t = scheduler.timesteps[stop_index].to(model.device).repeat(noise.shape[0])
-    return x_t, t
+    for stop in stops:
+        if isinstance(stop, bool) or not isinstance(stop, int) or not 0 <= stop < steps:
+            raise ValueError(f"stop_index must be in [0, {steps}), got {stop!r}")
+    concept = concept.expand(len(noise), -1, -1) if len(concept) == 1 else concept
+    x_t, stops_tensor = noise.clone(), torch.tensor(stops)
+    for index, t in enumerate(scheduler.timesteps[: max(stops)]):
+        running = (stops_tensor > index).nonzero().flatten().to(noise.device)
+        x_t[running] = guided_step(model, scheduler, x_t[running], t, concept[running], empty, guidance)
+    return x_t, scheduler.timesteps[stops_tensor].to(model.device)
 
 
-def generate(model: DiffusionModel, prompts: list[str], seeds: list[int], steps: int = 50, guidance: float = 7.5,
-             batch_size: int = 16, progress: bool = True) -> torch.Tensor:
-    """Images for (prompt, seed) pairs as float32 CPU tensors in [0, 1], shape (n, 3, H, W); deterministic."""  # fmt: skip
+def generate(
+    model: DiffusionModel,
+    prompts: list[str],
+    seeds: list[int],
+    steps: int = 50,
+    guidance: float = 7.5,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> torch.Tensor:
+    """Images for (prompt, seed) pairs as float32 CPU tensors in [0, 1], shape (n, 3, H, W); deterministic."""
     prompts, seeds = list(prompts), list(seeds)
     if not prompts or len(prompts) != len(seeds):
         raise ValueError(f"need one seed per prompt and at least one prompt, got {len(prompts)} prompts and {len(seeds)} seeds")
@@ -59,7 +107,8 @@ def generate(model: DiffusionModel, prompts: list[str], seeds: list[int], steps:
     images = []
     for start in tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress):
         batch_prompts, batch_seeds = prompts[start : start + batch_size], seeds[start : start + batch_size]
-        latents = denoise(model, initial_noise(model, batch_seeds), model.encode_prompts(batch_prompts), empty,
-                          fresh_scheduler(model, steps), guidance)  # fmt: skip
+        latents = denoise(
+            model, initial_noise(model, batch_seeds), model.encode_prompts(batch_prompts), empty, fresh_scheduler(model, steps), guidance
+        )
         images.append(model.decode(latents).cpu())
     return torch.cat(images)

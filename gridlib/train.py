@@ -11,7 +11,7 @@ one batched pass of the frozen model.
 import json
 import math
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -19,12 +19,13 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
+from .checks import require_positive_int
 from .esd import ANCHORS, METHODS, FrozenCopy, esd_target, frozen_predictions, swapped, trainable_parameters, weighted_mse
 from .files import save_tensors
 from .masks import MASK_SETS, loss_weight_map, mask_set
 from .models import DiffusionModel
-from .sampling import sample_to_timestep
-from .toyworld.prompts import VAN_GOGH_PROMPTS
+from .prompts import SD_VAN_GOGH_PROMPTS
+from .sampling import sample_to_timesteps
 from .weights import save_erasure
 
 XT_SOURCES = ("sample", "noise")
@@ -33,21 +34,16 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 TARGETS_AHEAD = 3  # x_t from noise: iterations whose targets one frozen pass makes (a batch of 6 images)
 
 
-def _require_positive_int(name: str, value) -> None:
-    """One ValueError naming `name` unless `value` is an int >= 1 (True and False are not counts)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 @dataclass
 class TrainConfig:
-    """Everything that defines an erasure run; the defaults are the recipe the book starts from."""
+    """Everything that defines an erasure run; the defaults are the SD recipe (`settings.recipe("sd14")`):
+    the report's 20 prompts, 10 masks, lr and length, at the official ESD strength."""
 
-    prompts: list[str] = field(default_factory=lambda: list(VAN_GOGH_PROMPTS))
-    masks: str = "seed"  # 3x3 grid + centre; "full" is plain ESD-X
+    prompts: list[str] = field(default_factory=lambda: list(SD_VAN_GOGH_PROMPTS))
+    masks: str = "grid3_center"  # the report's 3x3 grid + centre; "full" is plain ESD-X
     iterations: int = 100
     lr: float = 1e-5
-    negative_guidance: float = 2.0
+    negative_guidance: float = 1.0  # paper eta 1 = esd_sd.py's 2.0 with anchor "concept" (the report's "2.0")
     anchor: str = "uncond"  # the paper's target; "concept" is esd_sd.py's
     method: str = "xattn"
     xt_source: str = "sample"  # ESD's partial sampling, or "noise" (no image generation)
@@ -66,7 +62,7 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("iterations", "ddim_steps", "checkpoint_every"):
-            _require_positive_int(name, getattr(self, name))
+            require_positive_int(name, getattr(self, name))
         if not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
             raise ValueError(f"lr must be a number in (0, 1), got {self.lr!r}")
         for name in ("negative_guidance", "sample_guidance"):
@@ -75,25 +71,6 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-
-
-def recipe(model_name: str, **overrides) -> TrainConfig:
-    """The recipe for a model tier: SD1.4 gets the seed recipe as is; the toy model (and tiny) three changes.
-
-    Toy: lr 5e-4 and 200 iterations instead of 1e-5 and 100 (a 1.7M-parameter model trained for a few
-    CPU minutes needs larger steps), and x_t from noise instead of ESD's partial sampling. Measured
-    over 8 seeds each (results/recipe_reliability.json): with x_t sampled in 20 DDIM steps, 4 of 8 runs
-    left at most 10% of held-out Van Gogh images while costing no other style more than 5 points
-    (others left up to 33% or cost Seurat up to 58 points); with x_t from noise, 8 of 8 did, worst run
-    3.1% and 4.7 points, in less than half the training time. The sampling route's neighbours (lr, eta, length,
-    sampler: results/recipe_sweep*.json) trade erasure against Seurat without fixing that spread.
-    `ddim_steps` stays 20 for runs that choose `xt_source="sample"`.
-    """
-    if model_name in ("toy", "tiny"):
-        base = TrainConfig(lr=5e-4, iterations=200, ddim_steps=20, xt_source="noise")
-    else:
-        base = TrainConfig()
-    return replace(base, **overrides)
 
 
 class Trainer:
@@ -105,7 +82,7 @@ class Trainer:
 
     def __init__(self, model: DiffusionModel, config: TrainConfig, targets_ahead: int = TARGETS_AHEAD):
         config.validate()
-        _require_positive_int("targets_ahead", targets_ahead)
+        require_positive_int("targets_ahead", targets_ahead)
         self.model, self.config, self.targets_ahead = model, config, targets_ahead
         self.dtype = model.dtype  # the model's precision, whatever precision the trained tensors train in
         self.named = trainable_parameters(model.unet, config.method)
@@ -128,10 +105,11 @@ class Trainer:
     def next_example(self) -> tuple[torch.Tensor, ...]:
         """The next iteration's concept embedding, x_t, t and ESD target.
 
-        Where x_t comes from noise, no part of an example depends on the weights being trained, so the
-        examples of the next `targets_ahead` iterations are drawn at once, in the order one at a time
-        would draw them, and the frozen model makes their targets in one batched pass: on a CPU, or on
-        a GPU whose host sets the pace, a pass of 6 images costs much less than three passes of 2.
+        Where x_t comes from noise, or is sampled by the frozen model (`sampler="frozen"`), no part of an
+        example depends on the weights being trained, so the examples of the next `targets_ahead`
+        iterations are drawn at once, in the order one at a time would draw them: their x_t are sampled
+        in one batched DDIM run and the frozen model makes their targets in one batched pass. On a CPU,
+        or on a GPU whose host sets the pace, a pass of 6 images costs much less than three passes of 2.
         (More ahead saves little more time and costs memory: benchmarks/RESULTS.md.)
         A batch never reaches past a checkpoint (so the saved random state is exact and resuming still is)
         or past the run's last iteration.
@@ -139,43 +117,45 @@ class Trainer:
         if not self.examples:
             cfg, done = self.config, len(self.losses)
             to_checkpoint, to_end = cfg.checkpoint_every - done % cfg.checkpoint_every, max(cfg.iterations - done, 1)
-            ahead = 1 if cfg.xt_source == "sample" else min(self.targets_ahead, to_checkpoint, to_end)
+            trained_samples = cfg.xt_source == "sample" and cfg.sampler == "trained"  # x_t needs the latest weights
+            ahead = 1 if trained_samples else min(self.targets_ahead, to_checkpoint, to_end)
             self.examples = self.make_examples(ahead)
         return self.examples.pop(0)
 
     def make_examples(self, count: int) -> list[tuple[torch.Tensor, ...]]:
-        """Draw `count` iterations' prompts and x_t, then make their targets in one pass of the frozen model."""
-        cfg, drawn = self.config, []
+        """Draw `count` iterations' prompts, noise and timesteps, make their x_t, then their targets in one
+        pass of the frozen model. Every draw comes from the run's generator, in the order one at a time would take."""
+        cfg, model, indices, noises, steps = self.config, self.model, [], [], []
+        last_step = model.scheduler.config.num_train_timesteps if cfg.xt_source == "noise" else cfg.ddim_steps
         for _ in range(count):
-            index = int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator))
-            concept = self.concepts[index : index + 1]
-            drawn.append((concept, *self.make_xt(concept)))
-        concept, x_t, t = (torch.cat(parts) for parts in zip(*drawn))
+            indices.append(int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator)))
+            noises.append(torch.randn((1, *model.latent_shape), generator=self.generator))
+            steps.append(int(torch.randint(0, last_step, (1,), generator=self.generator)))  # t, or the DDIM step to stop at
+        concept = self.concepts[indices]
+        x_t, t = self.make_xt(concept, torch.cat(noises).to(model.device, self.dtype), steps)
         eps_concept, eps_empty = frozen_predictions(self.model.unet, self.frozen, x_t, t, concept, self.empty)
         target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
         self.unet_passes["forward"] += 2 * count  # frozen concept + frozen empty
-        return list(zip(concept.split(1), x_t.split(1), t.split(1), target.split(1)))
+        return list(zip(concept.split(1), x_t.split(1), t.split(1), target.split(1), strict=True))
 
-    def make_xt(self, concept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The noisy input to train on, and its timestep; every draw comes from the run's generator."""
+    def make_xt(self, concept: torch.Tensor, noise: torch.Tensor, steps: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The noisy inputs to train on, and their timesteps: the noise itself at timesteps `steps`, or
+        the noise partially sampled for each concept, example i stopping after `steps[i]` DDIM steps."""
         cfg, model = self.config, self.model
-        noise = torch.randn((1, *model.latent_shape), generator=self.generator).to(model.device, self.dtype)
         if cfg.xt_source == "noise":
-            t = torch.randint(0, model.scheduler.config.num_train_timesteps, (1,), generator=self.generator)
-            return noise, t.to(model.device)
-        stop = int(torch.randint(0, cfg.ddim_steps, (1,), generator=self.generator))
-        self.unet_passes["forward"] += 2 * stop  # guided sampling: concept and empty, each step
+            return noise, torch.tensor(steps, device=model.device)
+        self.unet_passes["forward"] += 2 * sum(steps)  # guided sampling: concept and empty, each step
         weights = self.frozen.swapped_in() if cfg.sampler == "frozen" else self.trained_in_model_dtype()
         with weights:
-            return sample_to_timestep(model, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)
+            return sample_to_timesteps(model, noise, concept, self.empty, cfg.ddim_steps, steps, cfg.sample_guidance)
 
     def trained_in_model_dtype(self) -> AbstractContextManager:
         """The trained tensors cast to the model's precision, for every pass of the trained model.
 
         A half-precision model then runs in half precision throughout, as diffusers runs it, while
         Adam updates the float32 tensors (`step` casts their gradients back). Autocast, the usual
-        alternative, keeps norms and softmax in float32 and casts around them: on an H200 that made
-        SD1.4's guided pass as slow as float32. For a float32 model this swaps each tensor for itself.
+        alternative, keeps norms and softmax in float32 and casts around them, which made SD1.4's guided
+        pass as slow as float32 (benchmarks/RESULTS.md). For a float32 model this swaps each tensor for itself.
         """
         return swapped(dict(self.named), {name: p.detach().to(self.dtype) for name, p in self.named})
 
@@ -215,11 +195,17 @@ class Trainer:
     def save_checkpoint(self, folder: Path) -> None:
         """`state()` plus, as metadata, the losses, pass counts, config and float16 loss scale."""
         if self.examples:
-            raise RuntimeError(f"cannot checkpoint after iteration {len(self.losses)}: {len(self.examples)} examples are "
-                               f"drawn ahead; checkpoints belong every config.checkpoint_every={self.config.checkpoint_every} iterations")
-        metadata = {"iteration": str(len(self.losses)), "losses": json.dumps(self.losses),
-                    "unet_passes": json.dumps(self.unet_passes), "config": json.dumps(asdict(self.config)),
-                    "grad_scaler": json.dumps(self.scaler.state_dict())}  # fmt: skip
+            raise RuntimeError(
+                f"cannot checkpoint after iteration {len(self.losses)}: {len(self.examples)} examples are "
+                f"drawn ahead; checkpoints belong every config.checkpoint_every={self.config.checkpoint_every} iterations"
+            )
+        metadata = {
+            "iteration": str(len(self.losses)),
+            "losses": json.dumps(self.losses),
+            "unet_passes": json.dumps(self.unet_passes),
+            "config": json.dumps(asdict(self.config)),
+            "grad_scaler": json.dumps(self.scaler.state_dict()),
+        }
         save_tensors(self.state(), folder / CHECKPOINT_FILE, metadata=metadata)
 
     def load_checkpoint(self, folder: Path) -> None:
@@ -247,14 +233,15 @@ class Trainer:
         self.unet_passes = json.loads(metadata["unet_passes"])
 
 
-def train_erasure(model: DiffusionModel, config: TrainConfig, out_dir: str | Path, resume: bool = False,
-                  progress: bool = True) -> list[float]:
+def train_erasure(
+    model: DiffusionModel, config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True
+) -> list[float]:
     """Erase a concept from `model` in place; writes `erasure.safetensors` + `metadata.json` to `out_dir`.
 
     Every `config.checkpoint_every` iterations the full state is checkpointed; with `resume=True`
     a run continues from its checkpoint and ends bitwise identical to an uninterrupted one.
     Returns the loss history.
-    """  # fmt: skip
+    """
     out_dir = Path(out_dir)
     trainer = Trainer(model, config)
     if resume and (out_dir / CHECKPOINT_FILE).exists():
@@ -268,8 +255,9 @@ def train_erasure(model: DiffusionModel, config: TrainConfig, out_dir: str | Pat
                 done = len(trainer.losses)
                 if done % config.checkpoint_every == 0 and done < config.iterations:
                     trainer.save_checkpoint(out_dir)
-        save_erasure(model.unet, [name for name, _ in trainer.named], out_dir, model.name, asdict(config), trainer.losses,
-                     trainer.unet_passes)  # fmt: skip
+        save_erasure(
+            model.unet, [name for name, _ in trainer.named], out_dir, model.name, asdict(config), trainer.losses, trainer.unet_passes
+        )
         (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     finally:  # also when stopped early (an error, or an interrupt in a notebook): the model stays usable for sampling
         for _, p in trainer.named:
@@ -279,24 +267,47 @@ def train_erasure(model: DiffusionModel, config: TrainConfig, out_dir: str | Pat
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m gridlib.train --model toy --out runs/van_gogh [--resume]`: train from the shell."""
+    """`python -m gridlib.train --model toy --out runs/van_gogh [--resume]`: train from the shell.
+
+    Every run starts from `recipe(--model)`; each field flag, when given, overrides that field.
+    """
     import argparse
 
     from .models import load_model
+    from .settings import recipe
 
-    defaults = TrainConfig()
-    parser = argparse.ArgumentParser(description="Erase a concept with (grid-masked) ESD-X.")
-    parser.add_argument("--model", default="toy", help="sd14, toy, tiny, or an SD1.x hub id / folder")
+    fields = TrainConfig()
+    parser = argparse.ArgumentParser(description="Erase a concept with (grid-masked) ESD-X, starting from the model's recipe.")
+    parser.add_argument("--model", default="toy", help="sd14, toy, tiny, or an SD1.x hub id / folder (default toy)")
     parser.add_argument("--out", required=True, help="folder for erasure.safetensors, metadata.json and checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    parser.add_argument("--device", default=None)
-    for name in ("masks", "iterations", "lr", "negative_guidance", "anchor", "method", "xt_source", "sampler",
-                 "ddim_steps", "sample_guidance", "seed", "checkpoint_every"):  # fmt: skip
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(getattr(defaults, name)), default=getattr(defaults, name))
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
+    for name in (
+        "masks",
+        "iterations",
+        "lr",
+        "negative_guidance",
+        "anchor",
+        "method",
+        "xt_source",
+        "sampler",
+        "ddim_steps",
+        "sample_guidance",
+        "seed",
+        "checkpoint_every",
+    ):
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=type(getattr(fields, name)), default=None, help="default: the model's recipe"
+        )
     args = vars(parser.parse_args(argv))
-    model = load_model(args.pop("model"), device=args.pop("device"))
-    out, resume = args.pop("out"), args.pop("resume")
-    losses = train_erasure(model, TrainConfig(**args), out, resume=resume)
+    name, out, resume, device = args.pop("model"), args.pop("out"), args.pop("resume"), args.pop("device")
+    config = recipe(name, **{field: value for field, value in args.items() if value is not None})
+    try:
+        config.validate()
+    except ValueError as error:
+        parser.error(str(error))
+    model = load_model(name, device=device)
+    losses = train_erasure(model, config, out, resume=resume)
     print(f"{len(losses)} iterations, final loss {losses[-1]:.5f}; weights in {out}")
 
 

@@ -69,8 +69,10 @@ def ablation_bars(results: list[dict], target: str = "van_gogh") -> Figure:
     """Erasure (target-style rate, lower is better) and preservation (higher is better), mean +/- std over seeds."""
     names = [r["setting"] for r in results]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
-    for ax, key, title in ((axes[0], "erasure", f"{target} rate after erasure (lower = erased)"),
-                           (axes[1], "preservation", "other styles kept (higher = preserved)")):  # fmt: skip
+    for ax, key, title in (
+        (axes[0], "erasure", f"{target} rate after erasure (lower = erased)"),
+        (axes[1], "preservation", "other styles kept (higher = preserved)"),
+    ):
         means = [100 * r[key]["mean"] for r in results]
         stds = [100 * r[key]["std"] for r in results]
         ax.barh(names, means, xerr=stds, color="tab:blue" if key == "erasure" else "tab:green", capsize=3)
@@ -96,20 +98,24 @@ def mask_explorer():
         plt.show()
 
     return widgets.interactive(
-        draw, rows=widgets.IntSlider(3, 1, 8), cols=widgets.IntSlider(3, 1, 8), centre=True,
-        fraction=widgets.FloatSlider(0.5, min=0.1, max=1.0, step=0.05), multiscale=False,
-    )  # fmt: skip
+        draw,
+        rows=widgets.IntSlider(value=3, min=1, max=8),
+        cols=widgets.IntSlider(value=3, min=1, max=8),
+        centre=True,
+        fraction=widgets.FloatSlider(0.5, min=0.1, max=1.0, step=0.05),
+        multiscale=False,
+    )
 
 
-def seed_mask_titles() -> list[str]:
-    """Titles for the 10 seed masks, in order: the 3x3 cells, then the centre."""
+def grid3_center_titles() -> list[str]:
+    """Titles for the report's 10 masks (`seed_masks`), in order: the 3x3 cells, then the centre."""
     return [f"cell {r},{c}" for r in range(3) for c in range(3)] + ["centre"]
 
 
 def show_tensors(tensors: dict[str, torch.Tensor], size: float = 2.2) -> Figure:
     """One (C, H, W) tensor per panel; the first 3 channels as RGB, each scaled to its own range."""
     fig, axes = plt.subplots(1, len(tensors), figsize=(size * len(tensors), size + 0.4), squeeze=False)
-    for ax, (name, tensor) in zip(axes[0], tensors.items()):
+    for ax, (name, tensor) in zip(axes[0], tensors.items(), strict=True):
         rgb = tensor[:3].float().cpu()
         rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min() + 1e-8)
         ax.imshow(rgb.permute(1, 2, 0).numpy(), interpolation="nearest")

@@ -46,18 +46,30 @@ def fingerprint(unet: UNet2DConditionModel) -> str:
     return hashlib.sha256(json.dumps(architecture(unet)).encode()).hexdigest()[:16]
 
 
-def save_erasure(unet: UNet2DConditionModel, trained_names: list[str], folder: str | Path, base_model: str,
-                 config: dict, loss_history: list[float], unet_passes: dict | None = None) -> Path:
-    """Write the trained tensors and their metadata into `folder` (each file atomically)."""  # fmt: skip
+def save_erasure(
+    unet: UNet2DConditionModel,
+    trained_names: list[str],
+    folder: str | Path,
+    base_model: str,
+    config: dict,
+    loss_history: list[float],
+    unet_passes: dict | None = None,
+) -> Path:
+    """Write the trained tensors and their metadata into `folder` (each file atomically)."""
     folder = Path(folder)
     parameters = dict(unet.named_parameters())
     save_tensors({name: parameters[name] for name in trained_names}, folder / WEIGHTS_FILE)
     metadata = {
-        "format": FORMAT, "base_model": base_model, "fingerprint": fingerprint(unet),
-        "architecture": architecture(unet), "trained_tensors": list(trained_names), "config": config,
-        "loss_history": [float(x) for x in loss_history], "unet_passes": unet_passes or {},
+        "format": FORMAT,
+        "base_model": base_model,
+        "fingerprint": fingerprint(unet),
+        "architecture": architecture(unet),
+        "trained_tensors": list(trained_names),
+        "config": config,
+        "loss_history": [float(x) for x in loss_history],
+        "unet_passes": unet_passes or {},
         "gridlib_version": gridlib_version(),
-    }  # fmt: skip
+    }
     save_json(metadata, folder / METADATA_FILE)
     return folder
 
@@ -111,7 +123,7 @@ def load_erasure(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 
 def _first_architecture_difference(expected: list[list], actual: list[list]) -> str:
-    for (name_a, shape_a), (name_b, shape_b) in zip(expected, actual):
+    for (name_a, shape_a), (name_b, shape_b) in zip(expected, actual, strict=False):
         if name_a != name_b or shape_a != shape_b:
             return f"the weights expect {name_a} {shape_a}, this model has {name_b} {shape_b}"
     return f"the weights expect {len(expected)} tensors, this model has {len(actual)}"

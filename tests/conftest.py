@@ -8,7 +8,6 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import pytest  # noqa: E402
 
 
-
 @pytest.fixture
 def tiny():
     """A fresh random tiny model (training mutates models, so each test gets its own)."""

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import subprocess
 import sys
@@ -11,7 +12,20 @@ BENCHMARK = Path(__file__).parent.parent / "benchmarks" / "esd_step.py"
 @pytest.mark.slow
 def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
     out = tmp_path / "results.jsonl"
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--iterations", "2", "--warmup", "1", "--ddim-steps", "4", "--out", str(out)]
+    command = [
+        sys.executable,
+        str(BENCHMARK),
+        "--model",
+        "tiny",
+        "--iterations",
+        "2",
+        "--warmup",
+        "1",
+        "--ddim-steps",
+        "4",
+        "--out",
+        str(out),
+    ]
     table = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     implementations = ("reference", "reference-attn2-grads", "gridlib")
@@ -38,8 +52,23 @@ def test_rounds_run_each_setting_in_rotation_and_report_their_median(tmp_path):
 @pytest.mark.slow
 def test_paired_timing_takes_turns_on_the_same_draws(tmp_path):
     out = tmp_path / "paired.jsonl"
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--paired", "--iterations", "3", "--warmup", "1", "--sources", "noise",
-               "--ddim-steps", "4", "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(BENCHMARK),
+        "--model",
+        "tiny",
+        "--paired",
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+        "--sources",
+        "noise",
+        "--ddim-steps",
+        "4",
+        "--out",
+        str(out),
+    ]
     printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     reference, lean_reference, ours = (json.loads(line) for line in out.read_text().splitlines())
     assert [row["implementation"] for row in (reference, lean_reference, ours)] == ["reference", "reference-attn2-grads", "gridlib"]
@@ -51,8 +80,22 @@ def test_paired_timing_takes_turns_on_the_same_draws(tmp_path):
 @pytest.mark.slow
 def test_gradient_checkpointing_changes_memory_not_the_loss(tmp_path):
     out = tmp_path / "results.jsonl"
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--iterations", "2", "--warmup", "1", "--sources", "noise",
-               "--implementations", "gridlib,gridlib-checkpointed", "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(BENCHMARK),
+        "--model",
+        "tiny",
+        "--iterations",
+        "2",
+        "--warmup",
+        "1",
+        "--sources",
+        "noise",
+        "--implementations",
+        "gridlib,gridlib-checkpointed",
+        "--out",
+        str(out),
+    ]
     subprocess.run(command, capture_output=True, text=True, check=True)
     plain, checkpointed = (json.loads(line) for line in out.read_text().splitlines())
     assert checkpointed["implementation"] == "gridlib-checkpointed"
@@ -60,36 +103,62 @@ def test_gradient_checkpointing_changes_memory_not_the_loss(tmp_path):
     assert checkpointed["saved_for_backward_GiB"] < plain["saved_for_backward_GiB"]
 
 
-def test_benchmark_refuses_an_unknown_implementation():
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--implementations", "gridlib,fast"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 2 and "got 'fast'" in result.stderr and "gridlib-checkpointed" in result.stderr
+def _benchmark_module(name: str):
+    """A benchmark script imported as a module, so its argument checks run in this process."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARK.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_benchmark_refuses_no_targets_ahead():
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--targets-ahead", "0"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 2 and "--targets-ahead must be at least 1, got 0" in result.stderr
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--implementations", "gridlib,fast"], "got 'fast'"),
+        (["--targets-ahead", "0"], "--targets-ahead must be at least 1, got 0"),
+        (["--paired", "--rounds", "3"], "--rounds does not apply"),
+        (["--warmup", "0"], "--warmup must be at least 1"),
+        (["--rounds", "0"], "--rounds must be at least 1, got 0"),
+    ],
+)
+def test_benchmark_refuses_bad_flags_with_one_message(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _benchmark_module("esd_step").main(["--model", "tiny", *flags])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_paired_timing_refuses_rounds():
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--paired", "--rounds", "3"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 2 and "--rounds does not apply" in result.stderr and "got 3" in result.stderr
+@pytest.mark.slow
+def test_t4_fit_measures_both_chapters_on_the_sd_code_path(tmp_path):
+    out = tmp_path / "t4.jsonl"
+    row = _benchmark_module("t4_fit").main(
+        ["--model", "tiny", "--device", "cpu", "--iterations", "1", "--sample-steps", "2", "--work-dir", str(tmp_path), "--out", str(out)]
+    )
+    assert json.loads(out.read_text()) == row
+    assert row["chapter3_peak_GiB"] > 0 and row["chapter4_peak_GiB"] > 0 and row["judged"] == 2 * row["batch_size"]
+    assert row["chapter4_images"] == 8 * 2 * 2 * 12 + 3 * 2 * 5
+
+
+def test_t4_fit_refuses_no_iterations(capsys):
+    with pytest.raises(SystemExit):
+        _benchmark_module("t4_fit").main(["--model", "tiny", "--iterations", "0"])
+    assert "--iterations must be a positive integer, got 0" in capsys.readouterr().err
 
 
 def test_forward_benchmark_times_each_option(tmp_path):
     out = tmp_path / "forward.jsonl"
-    command = [sys.executable, str(BENCHMARK.parent / "unet_forward.py"), "--model", "tiny", "--repeats", "2",
-               "--options", "no_grad,inference_mode,channels_last,bfloat16", "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(BENCHMARK.parent / "unet_forward.py"),
+        "--model",
+        "tiny",
+        "--repeats",
+        "2",
+        "--options",
+        "no_grad,inference_mode,channels_last,bfloat16",
+        "--out",
+        str(out),
+    ]
     printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["option"] for r in rows] == ["no_grad", "inference_mode", "channels_last", "bfloat16"]
     assert all(r["ms_per_pass"] > 0 for r in rows) and "vs no_grad" in printed
-
-
-@pytest.mark.parametrize("option, message", [("--warmup", "--warmup must be at least 1"), ("--rounds", "--rounds must be at least 1")])
-def test_benchmark_refuses_a_run_without_warm_up_or_rounds(option, message):
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", option, "0"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 2 and message in result.stderr and "got 0" in result.stderr

@@ -4,7 +4,7 @@ import pytest
 import torch
 from diffusers import UNet2DConditionModel
 
-from gridlib.esd import FrozenCopy, esd_target, frozen_predictions, masked_mse, trainable_parameters, weighted_mse
+from gridlib.esd import esd_target, frozen_predictions, masked_mse, trainable_parameters, weighted_mse
 from gridlib.masks import feather, grid_masks, loss_weight_map, multiscale_masks, seed_masks
 from gridlib.models import sd14_unet_config
 from gridlib.train import TrainConfig, Trainer
@@ -53,7 +53,7 @@ def test_esd_target_formula_and_the_two_conventions():
 @pytest.mark.parametrize(
     "masks",
     [seed_masks(64, 64), grid_masks(64, 64, 1, 1), grid_masks(64, 64, 7, 5), multiscale_masks(64, 64), feather(seed_masks(64, 64), 3.0)],
-    ids=["seed", "full", "7x5", "multiscale", "feathered"],
+    ids=["grid3_center", "full", "7x5", "multiscale", "feathered"],
 )
 def test_masked_losses_at_one_xt_are_one_weighted_mse(masks):
     torch.manual_seed(0)

@@ -1,53 +1,100 @@
 import pytest
 import torch
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
 from gridlib.evaluate import (
-    ClipJudge, compare_models, erasure_table, lpips_distance, markdown_table, sd_suite, style_rates, toy_suite,
-)  # fmt: skip
-from gridlib.models import TOY_ASSETS
+    ClipJudge,
+    StyleSuite,
+    compare_models,
+    erasure_table,
+    lpips_distance,
+    sd_suite,
+    spread,
+    style_rates,
+    toy_suite,
+)
+from gridlib.offline import save_tiny_clip
+from gridlib.prompts import PHOTO, SD_VAN_GOGH_PROMPTS, judge_labels
+from gridlib.report import markdown_table
+from gridlib.sampling import generate
 
 
 @pytest.fixture(scope="module")
-def tiny_clip_judge():
-    """CLIP zero-shot with a tiny random CLIP: the SD judge's code path, offline."""
-    torch.manual_seed(0)
-    tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer")
-    config = CLIPConfig(
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=tokenizer.model_max_length),
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
-        projection_dim=16,
-    )  # fmt: skip
-    processor = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}), tokenizer=tokenizer)
-    return ClipJudge(CLIPModel(config), processor, artists=sd_suite().styles)
+def tiny_clip_judge(tmp_path_factory):
+    """CLIP zero-shot with a tiny random CLIP read from a folder: the SD judge's code path, offline."""
+    return ClipJudge.from_pretrained(str(save_tiny_clip(tmp_path_factory.mktemp("clip") / "clip")), device="cpu")
 
 
-def test_the_sd_suite_has_six_artists_van_gogh_first():
+def test_the_sd_suite_measures_van_gogh_six_artists_and_photos_with_held_out_phrasings():
     suite = sd_suite()
-    assert len(suite.styles) >= 6 and suite.target == "Vincent van Gogh"
-    assert set(suite.train_prompts) == set(suite.heldout_prompts) == set(suite.styles)
-    assert not set(suite.train_prompts[suite.target]) & set(suite.heldout_prompts[suite.target])
+    assert suite.target == "Vincent van Gogh" and suite.styles[0] == suite.target and suite.styles[-1] == PHOTO
+    assert {"Pablo Picasso", "Rembrandt", "Andy Warhol", "Caravaggio"} <= set(suite.styles) and len(suite.styles) == 8
+    assert set(suite.train_prompts) == set(suite.heldout_prompts) == set(suite.styles) == set(judge_labels())
+    assert suite.train_prompts[suite.target] == list(SD_VAN_GOGH_PROMPTS) and len(SD_VAN_GOGH_PROMPTS) == 20
+    for style in suite.styles:
+        assert not set(suite.train_prompts[style]) & set(suite.heldout_prompts[style])
+        assert len(suite.heldout_prompts[style]) == 12 and len(set(suite.heldout_prompts[style])) == 12
+    assert all(
+        "Van Gogh" not in prompt and "van Gogh" not in prompt
+        for style in suite.styles[1:]
+        for prompt in suite.heldout_prompts[style] + suite.train_prompts[style]
+    )
 
 
-def test_clip_judge_names_one_artist_per_image(tiny_clip_judge):
-    labels = tiny_clip_judge(torch.rand(5, 3, 32, 32))
-    assert len(labels) == 5 and set(labels) <= set(sd_suite().styles)
+def test_the_sd_training_prompts_name_his_artworks_and_periods():
+    text = " ".join(SD_VAN_GOGH_PROMPTS)
+    for name in ("The Starry Night", "Sunflowers", "Wheatfield with Crows", "Irises", "The Potato Eaters", "Arles", "Nuenen", "Saint-Remy"):
+        assert name in text
+
+
+def test_clip_judge_names_one_label_per_image_in_bounded_batches(tiny_clip_judge, monkeypatch):
+    seen = []
+    original = tiny_clip_judge.model.get_image_features
+    monkeypatch.setattr(tiny_clip_judge.model, "get_image_features", lambda **kw: seen.append(len(kw["pixel_values"])) or original(**kw))
+    labels = tiny_clip_judge(torch.rand(37, 3, 32, 32))
+    assert len(labels) == 37 and set(labels) <= set(judge_labels())
+    assert seen == [16, 16, 5]  # JUDGE_BATCH images per pass, whatever the count
+
+
+def test_clip_judge_needs_two_labels(tiny_clip_judge):
+    with pytest.raises(ValueError, match="at least 2 labels"):
+        ClipJudge(tiny_clip_judge.model, tiny_clip_judge.processor, {"photo": "a photograph"})
 
 
 def test_the_sd_evaluation_path_runs_on_tiny_models(tiny, tiny_clip_judge):
+    """Generation, VAE decoding and CLIP judging end to end; the rate is the judge's agreement, counted."""
     suite = sd_suite()
-    prompts = {artist: suite.heldout_prompts[artist][:2] for artist in suite.styles[:2]}
-    rates = style_rates(tiny, tiny_clip_judge, prompts, samples_per_style=2, steps=2, progress=False)
-    assert set(rates) == set(prompts) and all(rate in (0.0, 0.5, 1.0) for rate in rates.values())
+    prompts = {style: suite.heldout_prompts[style] for style in suite.styles[:2]}
+    rates = style_rates(tiny, tiny_clip_judge, prompts, samples_per_style=3, steps=2, progress=False, batch_size=2)
+    images = torch.cat([generate(tiny, spread(prompts[style], 3), [5000, 5001, 5002], steps=2, progress=False) for style in prompts])
+    labels = tiny_clip_judge(images)
+    expected = {style: sum(label == style for label in labels[3 * i : 3 * i + 3]) / 3 for i, style in enumerate(prompts)}
+    assert rates == expected
+
+
+def test_spread_covers_every_prompt_evenly_and_never_takes_a_prefix():
+    prompts = [f"p{i}" for i in range(10)]
+    assert spread(prompts, 4) == ["p0", "p2", "p5", "p7"]
+    assert sorted(spread(prompts, 25).count(p) for p in prompts) == [2] * 5 + [3] * 5
+    assert spread(prompts, 10) == prompts
+
+
+def test_generation_memory_does_not_grow_with_the_number_of_images(tiny, monkeypatch):
+    """style_rates denoises `batch_size` images at a time and the VAE decodes one image at a time."""
+    unet_batches, decode_batches = [], []
+    unet_forward, vae_decode = tiny.unet.forward, tiny.vae._decode
+    monkeypatch.setattr(tiny.unet, "forward", lambda x, *a, **k: unet_batches.append(len(x)) or unet_forward(x, *a, **k))
+    monkeypatch.setattr(tiny.vae, "_decode", lambda z, *a, **k: decode_batches.append(len(z)) or vae_decode(z, *a, **k))
+    style_rates(tiny, lambda images: ["a"] * len(images), {"a": ["x"]}, samples_per_style=9, steps=1, progress=False, batch_size=4)
+    assert max(unet_batches) == 8 and max(decode_batches) == 1  # 4 images, guided: 8 rows
 
 
 def test_style_rates_count_the_judges_agreement(tiny):
     judge = lambda images: ["van_gogh"] * (len(images) - 1) + ["photo"]  # noqa: E731
     rates = style_rates(tiny, judge, {"van_gogh": ["a"], "photo": ["b"]}, samples_per_style=4, steps=2, progress=False)
     assert rates == {"van_gogh": 0.75, "photo": 0.25}
-    with pytest.raises(ValueError, match="samples_per_style must be a positive integer"):
-        style_rates(tiny, judge, {"photo": ["b"]}, samples_per_style=0)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="samples_per_style must be a positive integer"):
+            style_rates(tiny, judge, {"photo": ["b"]}, samples_per_style=bad)
 
 
 def test_erasure_table_and_markdown():
@@ -82,7 +129,7 @@ def test_lpips_is_skipped_with_a_message_where_it_cannot_load(capsys):
 def test_compare_models_uses_the_same_seeds_for_both_models(tiny):
     """The same model compared with itself changes by exactly 0 points; each split and style gets a row."""
     judge = lambda images: ["van_gogh" if image.mean() > 0.5 else "photo" for image in images]  # noqa: E731
-    suite = sd_suite(("van_gogh", "photo"))
+    suite = StyleSuite(("van_gogh", "photo"), "van_gogh", {"van_gogh": ["a"], "photo": ["b"]}, {"van_gogh": ["c"], "photo": ["d"]})
     rows = compare_models(tiny, tiny, judge, suite, samples_per_style=3, steps=2)
     assert [(row["split"], row["style"]) for row in rows] == [(s, a) for s in ("train", "heldout") for a in ("van_gogh", "photo")]
     assert all(row["change_points"] == 0 and row["before"] == row["after"] for row in rows)

@@ -20,19 +20,7 @@ def test_tiny_has_the_sd_interface(tiny):
 
 def test_tiny_is_the_same_random_model_every_time():
     a, b = load_model("tiny", device="cpu"), load_model("tiny", device="cpu")
-    assert all(torch.equal(x, y) for x, y in zip(a.unet.state_dict().values(), b.unet.state_dict().values()))
-
-
-def test_sd_loading_code_reads_a_diffusers_folder(tiny, tmp_path):
-    """The real SD loader, fed an SD-layout folder written offline from the tiny model."""
-    tiny.unet.save_pretrained(tmp_path / "unet")
-    tiny.vae.save_pretrained(tmp_path / "vae")
-    tiny.text_encoder.save_pretrained(tmp_path / "text_encoder")
-    tiny.tokenizer.save_pretrained(tmp_path / "tokenizer")
-    tiny.scheduler.save_pretrained(tmp_path / "scheduler")
-    model = load_model(str(tmp_path), device="cpu")
-    assert model.vae is not None and model.name == str(tmp_path)
-    assert all(torch.equal(a, b) for a, b in zip(model.unet.state_dict().values(), tiny.unet.state_dict().values()))
+    assert all(torch.equal(x, y) for x, y in zip(a.unet.state_dict().values(), b.unet.state_dict().values(), strict=True))
 
 
 @pytest.mark.parametrize("offline", ["1", "0"])

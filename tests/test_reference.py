@@ -3,7 +3,8 @@ import torch
 
 from gridlib.models import load_model
 from gridlib.reference import ReferenceTrainer
-from gridlib.train import Trainer, recipe
+from gridlib.settings import recipe
+from gridlib.train import Trainer
 
 
 @pytest.mark.parametrize("source", ["noise", "sample"])
@@ -14,9 +15,9 @@ def test_gridlib_and_the_reference_compute_the_same_losses(source, sampler):
     theirs = ReferenceTrainer(load_model("tiny", device="cpu"), config)
     for _ in range(3):
         assert ours.step() == pytest.approx(theirs.step(), rel=1e-5)
-        for (name, a), (_, b) in zip(ours.named, theirs.named):  # each step's gradients, before Adam rescales them
+        for (name, a), (_, b) in zip(ours.named, theirs.named, strict=True):  # each step's gradients, before Adam rescales them
             assert torch.allclose(a.grad, b.grad, rtol=1e-3, atol=1e-4 * b.grad.abs().max()), name
-    for (name, a), (_, b) in zip(ours.named, theirs.named):
+    for (name, a), (_, b) in zip(ours.named, theirs.named, strict=True):
         # Adam can turn rounding noise in a near-zero gradient into a step of up to lr: rare, so compare the mean
         assert (a - b).abs().mean() < 0.01 * config.lr, name
 

@@ -1,82 +1,82 @@
 import json
+from dataclasses import asdict
+from pathlib import Path
 
-from gridlib.report import benchmark_table, read_results, report_claims
+import pytest
 
+from gridlib.evaluate import erasure_table
+from gridlib.report import (
+    compare_settings,
+    key_comparisons,
+    largest_drop,
+    markdown_table,
+    mean_over_seeds,
+    meets_targets,
+    read_results,
+    study_label,
+)
+from gridlib.settings import recipe
+from gridlib.studies import study_recipe
 
-def _ablations():
-    def entry(name, erasure, loss):
-        runs = [{"erasure": e, "preservation": 0.95, "final_loss": loss} for e in erasure]
-        summary = {"mean": sum(erasure) / len(erasure), "std": 0.01}
-        return {"setting": name, "runs": runs, "erasure": summary, "preservation": {"mean": 0.95, "std": 0.0}}
-
-    return {"target": "van_gogh", "baseline": {"van_gogh": 1.0}, "study": {"base": {"ddim_steps": 10}},
-            "results": [entry("plain", [0.10, 0.11, 0.12], 0.02), entry("seed", [0.10, 0.12, 0.11], 0.005)]}  # fmt: skip
-
-
-def test_claims_without_results_name_the_missing_evidence():
-    rows = report_claims(None, None, None)
-    assert [row["claim"] for row in rows][0] == "80 trainable parameters"
-    assert "80 tensors holding 43,962,560 scalars" in rows[0]["measured"]
-    assert sum("results file is missing" in row["measured"] for row in rows) == 3
-
-
-def test_the_loss_claim_is_set_against_the_erasure_it_did_not_change():
-    claims = report_claims(_ablations(), None, None)
-    rows = {row["claim"]: row["measured"] for row in claims}
-    assert {row["how"] for row in claims if "loss" in row["claim"] or "erasure" in row["claim"]} == {
-        "`python -m gridlib.experiments` (x_t sampled in 10 DDIM steps)"}
-    loss_claim = rows["77% better final loss with grid masks"]
-    assert "(75% lower)" in loss_claim and "+0.0 ± 0.8 points (within seed noise)" in loss_claim
-    assert "held-out Van Gogh rate 100% before" in rows["clear erasure over baseline"]
+RESULTS = Path(__file__).parent.parent / "results"
 
 
-def test_timing_claim_reads_the_erasure_check_and_the_benchmark():
-    erasure = {"config": {"iterations": 200}, "train_s": 58.8, "seeds": [0, 1, 2], "hardware": "x86_64, 2 threads"}
-    bench = [{"model": "toy", "xt_source": xt_source, "implementation": i, "s_per_iteration": s, "device": "cpu", "iterations_timed": 5}
-             for xt_source, i, s in (("sample", "reference", 0.5), ("sample", "gridlib", 0.4), ("noise", "reference", 0.2),
-                                     ("noise", "gridlib", 0.1))]  # the toy recipe's route is noise  # fmt: skip
-    row = next(r for r in report_claims(None, erasure, bench) if r["claim"] == "~16 s training")
-    assert "trained in 58.8 s (the slowest of 3 runs" in row["measured"] and "0.100 s per iteration" in row["measured"] and "0.200 s" in row["measured"]
-    assert "SD1.4 on a GPU was not measured" in row["measured"]
-    gpu = {"model": "sd14-arch", "xt_source": "sample", "implementation": "gridlib", "s_per_iteration": 0.65, "device": "cuda",
-           "hardware": "NVIDIA H200", "ddim_steps": 50, "iterations_timed": 5}  # fmt: skip
-    row = next(r for r in report_claims(None, erasure, [*bench, gpu]) if r["claim"] == "~16 s training")
-    assert "on an NVIDIA H200, 0.65 s per iteration, so 100 iterations take about 65 s" in row["measured"]
-    assert "not measured" not in row["measured"]
+def test_results_files_written_under_the_old_names_load_under_the_new_ones():
+    """Studies written before the rename called the 3x3 + centre set "seed" and plain ESD-X "plain"."""
+    raw = json.loads((RESULTS / "ablations.json").read_text())
+    assert [entry["setting"] for entry in raw["results"]][:2] == ["plain", "seed"] and raw["study"]["base"]["masks"] == "seed"
+    result = read_results(RESULTS / "ablations.json")
+    assert [entry["setting"] for entry in result["results"]][:2] == ["full", "grid3_center"]
+    assert result["study"]["base"]["masks"] == "grid3_center" and result["study"]["settings"][:2] == ["full", "grid3_center"]
+    assert result["results"][2]["same_training_as"] == "full"  # grid4 repeats full
+    assert read_results(RESULTS / "toy_erasure.json")["config"]["masks"] == "grid3_center"
 
 
-def test_read_results_reads_json_and_jsonl_and_reports_missing(tmp_path, capsys):
-    (tmp_path / "a.json").write_text(json.dumps({"x": 1}))
-    (tmp_path / "b.jsonl").write_text('{"y": 1}\n{"y": 2}\n')
-    assert read_results(tmp_path / "a.json") == {"x": 1}
-    assert read_results(tmp_path / "b.jsonl") == [{"y": 1}, {"y": 2}]
-    assert read_results(tmp_path / "c.json") is None and "c.json is missing" in capsys.readouterr().out
+def test_markdown_table_shows_rates_as_percentages():
+    table = markdown_table([{"style": "photo", "before": 0.9, "after": 0.875}], percent=("before", "after"))
+    assert table.splitlines() == ["| style | before | after |", "|---|---|---|", "| photo | 90.0% | 87.5% |"]
+    assert markdown_table([]) == ""
 
 
-def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_speed_ups():
-    def row(implementation, seconds, day, device="cpu", **run):
-        return {"model": "toy", "device": device, "hardware": "x86_64", "dtype": "float32", "xt_source": "noise", "implementation": implementation,
-                "s_per_iteration": seconds, "peak_memory_GiB": 0.41, "memory_kind": "cpu_peak_rss_GiB", "date": day, **run}  # fmt: skip
+def test_compare_settings_resolves_only_differences_beyond_the_seeds_spread():
+    def entry(name, rates):
+        return {"setting": name, "runs": [{"erasure": r, "preservation": 0.9} for r in rates]}
 
-    rows = benchmark_table([
-        row("reference", 0.3, "2026-01-01"), row("gridlib", 0.2, "2026-01-01"),
-        row("reference", 0.4, "2026-02-01", run="2026-02-01T10:00"), row("gridlib", 0.1, "2026-02-01", run="2026-02-01T10:00"),
-        row("gridlib", 0.05, "2026-02-01", device="cuda", run="2026-02-01T11:00"),
-    ])  # fmt: skip
-    assert [(r["device"], r["implementation"], r["s / iteration"], r["speed-up"]) for r in rows] == [
-        ("cpu (x86_64)", "reference", "0.400", "1.00x"), ("cpu (x86_64)", "gridlib", "0.100", "4.00x"),
-        ("cuda (x86_64)", "gridlib", "0.050", "no reference in this run"),
-    ]  # fmt: skip
-    assert rows[0]["GPU busy s / iteration (speed-up)"].startswith("not measured")
-    on_gpu = benchmark_table([row("reference", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.2),
-                              row("gridlib", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.05)])  # fmt: skip
-    assert [r["GPU busy s / iteration (speed-up)"] for r in on_gpu] == ["0.200 (1.00x)", "0.050 (4.00x)"]
+    result = {"results": [entry("full", [0.10, 0.12, 0.14]), entry("grid3_center", [0.02, 0.03, 0.04]), entry("noisy", [0.0, 0.3, 0.1])]}
+    clear = compare_settings(result, "full", "grid3_center")
+    assert clear["difference_points"] == -9.0 and clear["standard_error_points"] == 1.3 and clear["resolved"]
+    assert not compare_settings(result, "full", "noisy")["resolved"]
+    rows = key_comparisons(result)  # only full vs grid3_center is present among the study's pairs
+    assert [(r["setting"], r["metric"]) for r in rows] == [("grid3_center", "erasure"), ("grid3_center", "preservation")]
+    assert rows[0]["change (points)"] == "-9.0 ± 1.3" and rows[0]["beyond seed noise (> 2 s.e.)"] == "yes"
+    with pytest.raises(ValueError, match="setting 'grid9' is not in this result"):
+        compare_settings(result, "full", "grid9")
 
 
-def test_benchmark_table_adds_the_latest_paired_speed_up_of_each_setting():
-    row = {"model": "toy", "device": "cpu", "hardware": "x86_64", "dtype": "float32", "xt_source": "noise", "implementation": "gridlib",
-           "s_per_iteration": 0.1, "peak_memory_GiB": 0.41, "memory_kind": "cpu_peak_rss_GiB", "date": "2026-02-01", "run": "r"}  # fmt: skip
-    paired = [{"model": "toy", "device": "cpu", "xt_source": "noise", "implementation": "gridlib", "paired_speedup": s} for s in (1.2, 1.4)]
-    assert benchmark_table([row], paired)[0]["paired speed-up"] == "1.40x"
-    assert benchmark_table([row], paired[:0])[0]["paired speed-up"] == benchmark_table([row])[0]["paired speed-up"] == "not measured"
-    assert benchmark_table([{**row, "xt_source": "sample"}], paired)[0]["paired speed-up"] == "not measured"
+def test_largest_drop_names_the_style_that_lost_most_and_the_worst_run():
+    runs = [{"rates": {"van_gogh": 0.0, "seurat": 0.90, "photo": 0.99}}, {"rates": {"van_gogh": 0.1, "seurat": 1.0, "photo": 0.94}}]
+    result = {"target": "van_gogh", "baseline": {"van_gogh": 1.0, "seurat": 1.0, "photo": 1.0}}
+    style, mean_drop, worst = largest_drop(result, {"runs": runs})
+    assert style == "seurat" and mean_drop == pytest.approx(-5.0) and worst == pytest.approx(-10.0)
+
+
+def test_mean_over_seeds_averages_and_keeps_the_worst_seed():
+    before = {"heldout": {"van_gogh": 1.0, "seurat": 1.0}}
+    tables = [erasure_table(before, {"heldout": {"van_gogh": v, "seurat": s}}, "van_gogh") for v, s in ((0.0, 0.94), (0.2, 1.0))]
+    erased, kept = mean_over_seeds(tables)
+    assert erased["after"] == pytest.approx(0.1) and erased["change_points"] == -90.0 and erased["worst_change_points"] == -80.0
+    assert kept["after"] == pytest.approx(0.97) and kept["change_points"] == -3.0 and kept["worst_change_points"] == -6.0
+
+
+def test_study_label_names_the_xt_route_of_the_base():
+    assert study_label({"study": {"base": asdict(study_recipe())}}) == "x_t sampled in 10 DDIM steps (ESD's route)"
+    assert study_label({"study": {"base": asdict(recipe("toy"))}}) == "x_t from noise (the toy recipe)"
+
+
+def test_meets_targets_needs_both_erasure_and_preservation_and_includes_the_limits():
+    result = {"target": "van_gogh", "baseline": {"van_gogh": 1.0, "seurat": 1.0, "photo": 0.95}}
+    run = lambda vg, seurat, photo: {"rates": {"van_gogh": vg, "seurat": seurat, "photo": photo}}  # noqa: E731
+    assert meets_targets(result, run(0.10, 0.95, 0.90))  # exactly 10% left, exactly 5 points lower
+    assert not meets_targets(result, run(0.11, 1.0, 0.95))
+    assert not meets_targets(result, run(0.0, 0.94, 0.95))
+    assert not meets_targets(result, run(0.0, 1.0, 0.89))

@@ -5,13 +5,12 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
+from gridlib.models import TOY_ASSETS
 from gridlib.toyworld.classifier import load_classifier, predict_styles, styled_dataset
 from gridlib.toyworld.prompts import HELDOUT_TEMPLATES, TRAIN_TEMPLATES, VAN_GOGH_PROMPTS, evaluation_prompts
 from gridlib.toyworld.tokenizer import write_tokenizer
 from gridlib.toyworld.world import SHAPES, STYLES, Scene, render, render_batch, shape_mask
-from gridlib.models import TOY_ASSETS
 
 
 def test_the_generator_is_deterministic():
@@ -81,7 +80,8 @@ def test_shipped_toy_weights_stay_small():
 def test_a_short_erasure_lowers_the_van_gogh_rate(tmp_path):
     from gridlib.evaluate import ToyJudge, style_rates, toy_suite
     from gridlib.models import load_model
-    from gridlib.train import recipe, train_erasure
+    from gridlib.settings import recipe
+    from gridlib.train import train_erasure
 
     suite, judge = toy_suite(), ToyJudge()
     prompts = {"van_gogh": suite.heldout_prompts["van_gogh"]}

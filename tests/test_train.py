@@ -1,9 +1,12 @@
+import json
+import math
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -12,8 +15,9 @@ from safetensors.torch import load_file
 
 from gridlib.models import load_model
 from gridlib.reference import ReferenceTrainer
-from gridlib.train import CHECKPOINT_FILE, XT_SOURCES, TrainConfig, Trainer, recipe, train_erasure
-from gridlib.weights import METADATA_FILE, WEIGHTS_FILE, load_erasure
+from gridlib.settings import recipe
+from gridlib.train import CHECKPOINT_FILE, XT_SOURCES, TrainConfig, Trainer, train_erasure
+from gridlib.weights import load_erasure
 
 QUICK = dict(iterations=3, lr=1e-3, ddim_steps=4)
 
@@ -60,9 +64,14 @@ def test_same_seed_same_losses_and_weights(tmp_path):
 
 @pytest.mark.parametrize("source", ["noise", "sample"])
 @pytest.mark.parametrize("sampler", ["trained", "frozen"])
-def test_every_xt_route_trains(tiny, tmp_path, source, sampler):
+def test_every_xt_route_trains_the_attn2_tensors_and_nothing_else(tiny, tmp_path, source, sampler):
+    before = {name: p.clone() for name, p in tiny.unet.named_parameters()}
     losses = train_erasure(tiny, TrainConfig(xt_source=source, sampler=sampler, **QUICK), tmp_path, progress=False)
-    assert len(losses) == 3 and all(loss > 0 for loss in losses)
+    assert len(losses) == 3 and all(math.isfinite(loss) for loss in losses)
+    changed = {name for name, p in tiny.unet.named_parameters() if not torch.equal(p, before[name])}
+    assert changed == {name for name in before if ".attn2." in name}
+    passes = json.loads((tmp_path / "metadata.json").read_text())["unet_passes"]
+    assert passes["backward"] == 3 and (passes["forward"] > 9) == (source == "sample")  # sampling x_t costs passes
 
 
 def test_a_nan_loss_stops_at_once_and_saves_nothing(tiny, tmp_path):
@@ -83,8 +92,9 @@ def test_resume_refuses_a_checkpoint_from_another_config(tiny, tmp_path):
         train_erasure(load_model("tiny", device="cpu"), TrainConfig(seed=1, **QUICK), tmp_path, resume=True, progress=False)
 
 
-TRAIN_COMMAND = [sys.executable, "-m", "gridlib.train", "--model", "tiny", "--device", "cpu", "--iterations", "60",
-                 "--lr", "0.001", "--ddim-steps", "10", "--checkpoint-every", "1", "--seed", "3"]  # fmt: skip
+TRAIN_COMMAND = [sys.executable, "-m", "gridlib.train"] + (
+    "--model tiny --device cpu --iterations 60 --lr 0.001 --xt-source sample --ddim-steps 10 --checkpoint-every 1 --seed 3"
+).split()
 CHILD_ENV = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", HF_HUB_OFFLINE="1")
 
 
@@ -103,8 +113,9 @@ def test_killed_training_resumes_bitwise_identical(tmp_path):
     subprocess.run([*TRAIN_COMMAND, "--out", str(tmp_path / "clean")], env=CHILD_ENV, check=True, capture_output=True)
     rng, interrupted, reached = random.Random(0), tmp_path / "interrupted", []
     for _ in range(3):  # each round: start (resuming), wait for fresh progress, then kill at a random moment
-        child = subprocess.Popen([*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        child = subprocess.Popen(
+            [*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         last, deadline = _checkpointed_iteration(interrupted), time.time() + 120
         while _checkpointed_iteration(interrupted) <= last and child.poll() is None and time.time() < deadline:
             time.sleep(0.05)
@@ -123,20 +134,21 @@ def test_killed_training_resumes_bitwise_identical(tmp_path):
 
 
 def test_a_kill_during_save_leaves_no_valid_looking_partial_file(tmp_path):
-    """Kill a process that saves large tensors over and over: whatever is under the real name loads."""
+    """Kill a process that saves large tensors over and over, after its first save, at moments that fall
+    inside later saves: the file under the real name always loads whole (a direct write would not)."""
     code = (
-        "import torch; from gridlib.files import save_tensors\n"
+        "import sys, torch; from gridlib.files import save_tensors\n"
         "big = {'w': torch.randn(4_000_000)}\n"
-        "while True: save_tensors(big, 'out/weights.safetensors')\n"
+        "while True: save_tensors(big, 'out/weights.safetensors'); print('saved', flush=True)\n"
     )
-    for delay in (0.3, 0.7, 1.1, 1.6, 2.2):
-        child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=CHILD_ENV)
-        time.sleep(1.5 + delay)
+    target = tmp_path / "out" / "weights.safetensors"
+    for delay in (0.0, 0.02, 0.05, 0.09, 0.14):
+        child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=CHILD_ENV, stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline() == "saved\n"  # one save has finished: the target exists from here on
+        time.sleep(delay)
         child.send_signal(signal.SIGKILL)
         child.wait()
-        target = tmp_path / "out" / "weights.safetensors"
-        if target.exists():
-            assert load_file(target)["w"].shape == (4_000_000,)
+        assert load_file(target)["w"].shape == (4_000_000,)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -187,7 +199,7 @@ def test_float16_training_resumes_bitwise_identical_loss_scale_included(tmp_path
     resumed.step(), resumed.step()
     assert resumed.losses == clean.losses
     assert resumed.scaler.get_scale() == clean.scaler.get_scale()
-    assert all(torch.equal(p, q) for (_, p), (_, q) in zip(clean.named, resumed.named))
+    assert all(torch.equal(p, q) for (_, p), (_, q) in zip(clean.named, resumed.named, strict=True))
     assert not torch.equal(clean.named[0][1], trainer().named[0][1])  # the steps that did not overflow updated
 
 
@@ -251,7 +263,42 @@ def test_the_noise_route_resumes_bitwise_identical_from_a_checkpoint_between_bat
     for _ in range(NOISE["iterations"] - NOISE["checkpoint_every"]):
         resumed.step()
     assert resumed.losses == clean.losses
-    assert all(torch.equal(p, q) for (_, p), (_, q) in zip(clean.named, resumed.named))
+    assert all(torch.equal(p, q) for (_, p), (_, q) in zip(clean.named, resumed.named, strict=True))
+
+
+FROZEN = dict(NOISE, xt_source="sample", sampler="frozen", ddim_steps=6)
+
+
+def test_the_frozen_sampler_samples_several_x_t_in_one_run_without_changing_a_draw():
+    """x_t sampled by the frozen model depends on no trained weight: three iterations' x_t in one DDIM run."""
+
+    def run(ahead: int) -> Trainer:
+        trainer = Trainer(load_model("tiny", device="cpu"), TrainConfig(**FROZEN), targets_ahead=ahead)
+        for _ in range(FROZEN["iterations"]):
+            trainer.step()
+        return trainer
+
+    batched, one_at_a_time = run(3), run(1)
+    assert batched.losses == pytest.approx(one_at_a_time.losses, rel=1e-5)
+    assert batched.unet_passes == one_at_a_time.unet_passes and batched.unet_passes["forward"] > 30
+    trained_sampler = Trainer(load_model("tiny", device="cpu"), TrainConfig(**dict(FROZEN, sampler="trained")), targets_ahead=3)
+    trained_sampler.step()
+    assert trained_sampler.examples == []  # x_t sampled by the model being trained needs the latest weights: one at a time
+
+
+def test_the_frozen_sampler_resumes_bitwise_identical_from_a_checkpoint_between_batches(tmp_path):
+    clean = Trainer(load_model("tiny", device="cpu"), TrainConfig(**FROZEN))
+    for _ in range(FROZEN["iterations"]):
+        clean.step()
+    first = Trainer(load_model("tiny", device="cpu"), TrainConfig(**FROZEN))
+    for _ in range(FROZEN["checkpoint_every"]):
+        first.step()
+    first.save_checkpoint(tmp_path)
+    resumed = Trainer(load_model("tiny", device="cpu"), TrainConfig(**FROZEN))
+    resumed.load_checkpoint(tmp_path)
+    for _ in range(FROZEN["iterations"] - FROZEN["checkpoint_every"]):
+        resumed.step()
+    assert resumed.losses == clean.losses
 
 
 @pytest.mark.parametrize("value", [0, -1, 2.0, True, "3"])
@@ -266,3 +313,28 @@ def test_a_checkpoint_inside_a_batch_of_targets_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match="after iteration 1: 2 examples are drawn ahead"):
         trainer.save_checkpoint(tmp_path)
     assert not (tmp_path / CHECKPOINT_FILE).exists()
+
+
+def test_the_train_command_starts_from_the_models_recipe(tmp_path, capsys):
+    from gridlib.train import main
+
+    main(["--model", "tiny", "--out", str(tmp_path / "run"), "--iterations", "2", "--device", "cpu"])
+    metadata = json.loads((tmp_path / "run" / "metadata.json").read_text())
+    assert metadata["config"] == asdict(recipe("tiny", iterations=2))
+    assert "2 iterations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--masks", "grid9"], "masks must be one of"),
+        (["--iterations", "0"], "iterations must be a positive integer, got 0"),
+        (["--lr", "x"], "invalid float value"),
+    ],
+)
+def test_the_train_command_refuses_bad_flags_before_loading_anything(tmp_path, capsys, flags, message):
+    from gridlib.train import main
+
+    with pytest.raises(SystemExit):
+        main(["--model", "tiny", "--out", str(tmp_path / "run"), *flags])
+    assert message in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -21,12 +21,12 @@ def erasure(tmp_path_factory):
 def test_save_load_apply_round_trips_exactly(erasure):
     trained, folder = erasure
     fresh = load_model("tiny", device="cpu")
-    assert not all(torch.equal(a, b) for a, b in zip(fresh.unet.state_dict().values(), trained.unet.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(fresh.unet.state_dict().values(), trained.unet.state_dict().values(), strict=True))
     metadata = apply_erasure(fresh, folder)
-    for (name, a), b in zip(fresh.unet.state_dict().items(), trained.unet.state_dict().values()):
+    for (name, a), b in zip(fresh.unet.state_dict().items(), trained.unet.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert metadata["base_model"] == "tiny" and len(metadata["loss_history"]) == 2
-    assert metadata["config"]["masks"] == "seed" and metadata["gridlib_version"]
+    assert metadata["config"]["masks"] == "grid3_center" and metadata["gridlib_version"]
 
 
 def test_only_the_trained_tensors_are_stored(erasure):
@@ -90,7 +90,10 @@ def test_missing_unexpected_wrong_shape_and_dtype_tensors_are_refused(erasure, t
         save_file(tensors, copy / WEIGHTS_FILE)
         with pytest.raises(ValueError, match=message):
             apply_erasure(load_model("tiny", device="cpu"), copy)
-    for case, transform, message in (("shape", lambda x: x[:1], "stored shape"), ("dtype", lambda x: x.to(torch.int32), "not a floating-point")):
+    for case, transform, message in (
+        ("shape", lambda x: x[:1], "stored shape"),
+        ("dtype", lambda x: x.to(torch.int32), "not a floating-point"),
+    ):
         copy = tmp_path / case
         shutil.copytree(folder, copy)
         tensors = load_file(copy / WEIGHTS_FILE)

@@ -25,7 +25,7 @@ def byte_alphabet() -> list[str]:
             printable.append(byte)
             codes.append(256 + extra)
             extra += 1
-    return [chr(code) for _, code in sorted(zip(printable, codes))]
+    return [chr(code) for _, code in sorted(zip(printable, codes, strict=True))]
 
 
 def toy_words() -> list[str]:
@@ -66,6 +66,11 @@ def write_tokenizer(folder: Path) -> Path:
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"{a} {b}" for a, b in merges) + "\n")
     config = {"model_max_length": MAX_LENGTH, "tokenizer_class": "CLIPTokenizer", "do_lower_case": True}
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=1))
-    special = {"bos_token": SPECIAL_TOKENS[0], "eos_token": SPECIAL_TOKENS[1], "pad_token": SPECIAL_TOKENS[1], "unk_token": SPECIAL_TOKENS[1]}
+    special = {
+        "bos_token": SPECIAL_TOKENS[0],
+        "eos_token": SPECIAL_TOKENS[1],
+        "pad_token": SPECIAL_TOKENS[1],
+        "unk_token": SPECIAL_TOKENS[1],
+    }
     (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=1))
     return folder

@@ -13,7 +13,6 @@ import argparse
 import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -74,12 +73,17 @@ def train_toy_model(steps: int, batch_size: int, lr: float, seed: int, save_ever
             save_tensors(unet.state_dict(), TOY_ASSETS / "unet.safetensors")
             save_tensors(text_encoder.state_dict(), TOY_ASSETS / "text_encoder.safetensors")
     record = {
-        "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed,
-        "wall_time_s": round(time.time() - start, 1), "device": "cpu", "threads": torch.get_num_threads(),
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "wall_time_s": round(time.time() - start, 1),
+        "device": "cpu",
+        "threads": torch.get_num_threads(),
         "final_loss_mean_last_100": float(np.mean(losses[-100:])),
         "unet_parameters": sum(p.numel() for p in unet.parameters()),
         "text_encoder_parameters": sum(p.numel() for p in text_encoder.parameters()),
-    }  # fmt: skip
+    }
     save_json(record, TOY_ASSETS / "toy_model_training.json")
     return record
 

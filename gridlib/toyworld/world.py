@@ -22,7 +22,6 @@ COLOURS = {
     "purple": (0.60, 0.25, 0.75),
     "orange": (0.95, 0.55, 0.10),
 }
-STYLE_NAMES = {"van_gogh": "Van Gogh", "mondrian": "Mondrian", "seurat": "Seurat", "photo": "photo"}
 
 
 @dataclass(frozen=True)
@@ -141,4 +140,4 @@ def render_batch(count: int, seed: int, style: str | None = None) -> tuple[np.nd
     rng = np.random.default_rng(seed)
     scenes = [random_scene(rng, style) for _ in range(count)]
     seeds = rng.integers(0, 2**31, size=count)
-    return np.stack([render(s, int(k)) for s, k in zip(scenes, seeds)]), scenes
+    return np.stack([render(s, int(k)) for s, k in zip(scenes, seeds, strict=True)]), scenes

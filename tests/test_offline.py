@@ -1,0 +1,28 @@
+import pytest
+import torch
+
+from gridlib.models import load_model
+from gridlib.offline import save_sd_layout, save_tiny_clip
+
+
+def test_an_sd_layout_folder_loads_through_the_sd_branch_with_the_same_weights(tiny, tmp_path):
+    folder = save_sd_layout(tiny, tmp_path / "sd")
+    assert {p.name for p in folder.iterdir()} == {"unet", "vae", "text_encoder", "tokenizer", "scheduler"}
+    assert not list(folder.rglob("*.bin")) and list(folder.rglob("*.safetensors"))
+    model = load_model(str(folder), device="cpu")
+    assert model.name == str(folder) and model.vae.use_slicing
+    assert all(torch.equal(a, b) for a, b in zip(model.unet.state_dict().values(), tiny.unet.state_dict().values(), strict=True))
+    assert not list(tmp_path.glob(".sd.*"))  # the staging folder was renamed into place
+
+
+def test_a_pixel_space_model_has_no_sd_layout(tmp_path):
+    with pytest.raises(ValueError, match="an SD layout needs a VAE"):
+        save_sd_layout(load_model("toy", device="cpu"), tmp_path / "sd")
+    assert not (tmp_path / "sd").exists()
+
+
+def test_the_tiny_clip_is_the_same_every_time(tmp_path):
+    from safetensors.torch import load_file
+
+    a, b = (load_file(save_tiny_clip(tmp_path / name) / "model.safetensors") for name in ("a", "b"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -1,0 +1,44 @@
+"""The figures draw, and the mask explorer works on the ipywidgets gridlib requires at least (Colab's 7.7) and the newest."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from gridlib.viz import image_grid, loss_curve, mask_explorer  # noqa: E402
+
+IPYWIDGETS7 = Path(__file__).parent.parent / ".venv" / "ipywidgets7"
+EXPLORE = """
+import ipywidgets, matplotlib
+matplotlib.use("Agg")
+from gridlib.viz import mask_explorer
+explorer = mask_explorer()
+explorer.children[0].value = 4  # rows: redraws the weight map
+print(ipywidgets.__version__, type(explorer).__name__, [type(c).__name__ for c in explorer.children[:4]])
+"""
+
+
+def test_the_mask_explorer_redraws_on_the_installed_ipywidgets():
+    explorer = mask_explorer()
+    assert [type(child).__name__ for child in explorer.children[:4]] == ["IntSlider", "IntSlider", "Checkbox", "FloatSlider"]
+    explorer.children[0].value = 4
+
+
+def test_the_mask_explorer_runs_on_ipywidgets_7_as_colab_ships_it():
+    assert IPYWIDGETS7.exists(), f"{IPYWIDGETS7} is missing: `make test` installs ipywidgets 7.7.1 there"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(IPYWIDGETS7), str(Path(__file__).parent.parent)])}
+    result = subprocess.run([sys.executable, "-c", EXPLORE], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "7.7.1 interactive ['IntSlider', 'IntSlider', 'Checkbox', 'FloatSlider']"
+
+
+def test_image_grid_and_loss_curve_lay_out_what_they_are_given():
+    import torch
+
+    figure = image_grid(torch.rand(6, 3, 8, 8), ["a", "b"], ["1", "2", "3"])
+    assert len(figure.axes) == 6 and figure.axes[0].get_ylabel() == "a" and figure.axes[2].get_title() == "3"
+    assert len(loss_curve([1.0] * 20).axes[0].lines) == 2  # per iteration, and the running mean
