@@ -185,18 +185,12 @@ def split_rates(
 
 
 def compare_models(
-    original: DiffusionModel,
-    erased: DiffusionModel,
-    judge: Callable[[torch.Tensor], list[str]],
-    suite: StyleSuite,
-    samples_per_style: int,
-    steps: int = 50,
-    guidance: float = 7.5,
-    batch_size: int = 64,
+    original: DiffusionModel, erased: DiffusionModel, judge, suite: StyleSuite, samples_per_style: int, **sampling
 ) -> list[dict]:
-    """The before/after `erasure_table` on training and held-out prompts, both models on the same seeds."""
-    before = split_rates(original, judge, suite, samples_per_style, steps, guidance, batch_size)
-    return erasure_table(before, split_rates(erased, judge, suite, samples_per_style, steps, guidance, batch_size), suite.target)
+    """The before/after `erasure_table` on training and held-out prompts, both models on the same seeds;
+    `sampling` (steps, guidance, batch_size) is passed on to `split_rates`."""
+    before = split_rates(original, judge, suite, samples_per_style, **sampling)
+    return erasure_table(before, split_rates(erased, judge, suite, samples_per_style, **sampling), suite.target)
 
 
 def lpips_distance(original: torch.Tensor, erased: torch.Tensor) -> torch.Tensor | None:

@@ -83,17 +83,11 @@ class DiffusionModel:
 def sd14_unet_config() -> dict:
     """Stable Diffusion v1.4's UNet configuration, so its architecture can be built offline."""
     return dict(
-        sample_size=64,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=2,
-        block_out_channels=(320, 640, 1280, 1280),
+        sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=768,
-        attention_head_dim=8,
-        norm_num_groups=32,
-    )
+        cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32,
+    )  # fmt: skip
 
 
 def sd14_architecture(device: str = "meta") -> UNet2DConditionModel:
@@ -105,15 +99,10 @@ def sd14_architecture(device: str = "meta") -> UNet2DConditionModel:
 def sd14_vae_config() -> dict:
     """SD1.4's VAE (512 px images, 4x64x64 latents), so its decoder's memory can be measured offline."""
     return dict(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        layers_per_block=2,
-        block_out_channels=(128, 256, 512, 512),
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        sample_size=512,
-    )
+        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
+        block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512,
+    )  # fmt: skip
 
 
 def sd14_random_model(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, vae: bool = False) -> DiffusionModel:
@@ -122,9 +111,7 @@ def sd14_random_model(device: str | torch.device = "cpu", dtype: torch.dtype = t
     The tokenizer is the toy one padded to SD's 77 tokens: shapes, not meaning, are what matter here.
     """
     tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer", model_max_length=77)
-    scheduler = DDIMScheduler(
-        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1
-    )
+    scheduler = sd_scheduler()
     with torch.device(device):  # random initialisation where the weights will live: seconds on a GPU
         text_encoder = CLIPTextModel(sd14_text_config()).eval()
         decoder = AutoencoderKL(**sd14_vae_config()).eval() if vae else None
@@ -140,58 +127,44 @@ def sd14_random_model(device: str | torch.device = "cpu", dtype: torch.dtype = t
 def sd14_text_config() -> CLIPTextConfig:
     """The text encoder of SD1.4 (CLIP ViT-L/14's), for offline shape and memory checks."""
     return CLIPTextConfig(
-        vocab_size=49408,
-        hidden_size=768,
-        intermediate_size=3072,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        max_position_embeddings=77,
-        hidden_act="quick_gelu",
-    )
+        vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+        max_position_embeddings=77, hidden_act="quick_gelu",
+    )  # fmt: skip
 
 
 def toy_unet_config() -> dict:
     """The toy model's pixel-space UNet: 32x32 RGB, cross-attention at 16x16 and 8x8, like SD's layout."""
     return dict(
-        sample_size=32,
-        in_channels=3,
-        out_channels=3,
-        layers_per_block=1,
-        block_out_channels=(32, 64, 64),
+        sample_size=32, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(32, 64, 64),
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=64,
-        attention_head_dim=4,
-        norm_num_groups=8,
-    )
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=64,
+        attention_head_dim=4, norm_num_groups=8,
+    )  # fmt: skip
 
 
 def toy_text_config(tokenizer: CLIPTokenizer, width: int = 64, layers: int = 2) -> CLIPTextConfig:
     """A small CLIP text encoder over the toy tokenizer (the toy model trains it with its UNet)."""
     return CLIPTextConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=width,
-        intermediate_size=2 * width,
-        num_hidden_layers=layers,
-        num_attention_heads=4 if width >= 64 else 2,
-        max_position_embeddings=tokenizer.model_max_length,
-        projection_dim=width,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer), hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers,
+        num_attention_heads=4 if width >= 64 else 2, max_position_embeddings=tokenizer.model_max_length,
+        projection_dim=width, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+
+
+def sd_scheduler() -> DDIMScheduler:
+    """SD1.x's noise schedule (scaled linear betas, 1000 steps), for the models built in code."""
+    return DDIMScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1
     )
 
 
 def toy_scheduler() -> DDIMScheduler:
     """The noise schedule the toy model is trained and sampled with (cosine, 1000 steps)."""
     return DDIMScheduler(
-        num_train_timesteps=1000,
-        beta_schedule="squaredcos_cap_v2",
-        clip_sample=True,
-        set_alpha_to_one=False,
-        steps_offset=1,
-        prediction_type="epsilon",
-    )
+        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", clip_sample=True, set_alpha_to_one=False,
+        steps_offset=1, prediction_type="epsilon",
+    )  # fmt: skip
 
 
 def _tiny(seed: int = 0) -> DiffusionModel:
@@ -200,30 +173,15 @@ def _tiny(seed: int = 0) -> DiffusionModel:
     tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer")
     text_encoder = CLIPTextModel(toy_text_config(tokenizer, width=32, layers=1))
     unet = UNet2DConditionModel(
-        sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(16, 32),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=2,
-        norm_num_groups=8,
-    )
+        sample_size=16, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32, attention_head_dim=2, norm_num_groups=8,
+    )  # fmt: skip
     vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        block_out_channels=(8, 16),
-        norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        sample_size=32,
-    )
-    scheduler = DDIMScheduler(
-        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1
-    )
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16), norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=32,
+    )  # fmt: skip
+    scheduler = sd_scheduler()
     vae.enable_slicing()
     return DiffusionModel("tiny", tokenizer, text_encoder.eval(), unet, scheduler, vae.eval())
 

@@ -9,23 +9,15 @@ import pytest
 BENCHMARK = Path(__file__).parent.parent / "benchmarks" / "esd_step.py"
 
 
+def _command(flags: str, *more: str, script: Path = BENCHMARK) -> list[str]:
+    """A benchmark script's command line: this Python, the script, the flags (space-separated), then `more`."""
+    return [sys.executable, str(script), *flags.split(), *more]
+
+
 @pytest.mark.slow
 def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
     out = tmp_path / "results.jsonl"
-    command = [
-        sys.executable,
-        str(BENCHMARK),
-        "--model",
-        "tiny",
-        "--iterations",
-        "2",
-        "--warmup",
-        "1",
-        "--ddim-steps",
-        "4",
-        "--out",
-        str(out),
-    ]
+    command = _command("--model tiny --iterations 2 --warmup 1 --ddim-steps 4 --out", str(out))
     table = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     implementations = ("reference", "reference-attn2-grads", "gridlib")
@@ -41,7 +33,7 @@ def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
 @pytest.mark.slow
 def test_rounds_run_each_setting_in_rotation_and_report_their_median(tmp_path):
     out = tmp_path / "results.jsonl"
-    command = [sys.executable, str(BENCHMARK), "--model", "tiny", "--quick", "--rounds", "3", "--sources", "noise", "--out", str(out)]
+    command = _command("--model tiny --quick --rounds 3 --sources noise --out", str(out))
     subprocess.run(command, capture_output=True, text=True, check=True)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["implementation"] for row in rows] == ["reference", "gridlib"]  # --quick compares the two the targets name
@@ -52,23 +44,7 @@ def test_rounds_run_each_setting_in_rotation_and_report_their_median(tmp_path):
 @pytest.mark.slow
 def test_paired_timing_takes_turns_on_the_same_draws(tmp_path):
     out = tmp_path / "paired.jsonl"
-    command = [
-        sys.executable,
-        str(BENCHMARK),
-        "--model",
-        "tiny",
-        "--paired",
-        "--iterations",
-        "3",
-        "--warmup",
-        "1",
-        "--sources",
-        "noise",
-        "--ddim-steps",
-        "4",
-        "--out",
-        str(out),
-    ]
+    command = _command("--model tiny --paired --iterations 3 --warmup 1 --sources noise --ddim-steps 4 --out", str(out))
     printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     reference, lean_reference, ours = (json.loads(line) for line in out.read_text().splitlines())
     assert [row["implementation"] for row in (reference, lean_reference, ours)] == ["reference", "reference-attn2-grads", "gridlib"]
@@ -80,22 +56,9 @@ def test_paired_timing_takes_turns_on_the_same_draws(tmp_path):
 @pytest.mark.slow
 def test_gradient_checkpointing_changes_memory_not_the_loss(tmp_path):
     out = tmp_path / "results.jsonl"
-    command = [
-        sys.executable,
-        str(BENCHMARK),
-        "--model",
-        "tiny",
-        "--iterations",
-        "2",
-        "--warmup",
-        "1",
-        "--sources",
-        "noise",
-        "--implementations",
-        "gridlib,gridlib-checkpointed",
-        "--out",
-        str(out),
-    ]
+    command = _command(
+        "--model tiny --iterations 2 --warmup 1 --sources noise --implementations gridlib,gridlib-checkpointed --out", str(out)
+    )
     subprocess.run(command, capture_output=True, text=True, check=True)
     plain, checkpointed = (json.loads(line) for line in out.read_text().splitlines())
     assert checkpointed["implementation"] == "gridlib-checkpointed"
@@ -146,18 +109,11 @@ def test_t4_fit_refuses_no_iterations(capsys):
 
 def test_forward_benchmark_times_each_option(tmp_path):
     out = tmp_path / "forward.jsonl"
-    command = [
-        sys.executable,
-        str(BENCHMARK.parent / "unet_forward.py"),
-        "--model",
-        "tiny",
-        "--repeats",
-        "2",
-        "--options",
-        "no_grad,inference_mode,channels_last,bfloat16",
-        "--out",
+    command = _command(
+        "--model tiny --repeats 2 --options no_grad,inference_mode,channels_last,bfloat16 --out",
         str(out),
-    ]
+        script=BENCHMARK.parent / "unet_forward.py",
+    )
     printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["option"] for r in rows] == ["no_grad", "inference_mode", "channels_last", "bfloat16"]

@@ -230,6 +230,7 @@ def test_a_step_never_walks_the_unet_for_its_device_or_dtype(monkeypatch, xt_sou
 
 
 NOISE = dict(iterations=10, lr=1e-3, xt_source="noise", checkpoint_every=4)
+FROZEN = dict(NOISE, xt_source="sample", sampler="frozen", ddim_steps=6)
 
 
 def test_the_noise_route_makes_several_targets_in_one_frozen_pass_without_changing_a_draw():
@@ -250,23 +251,22 @@ def test_the_noise_route_makes_several_targets_in_one_frozen_pass_without_changi
     assert three_ahead.unet_passes == one_at_a_time.unet_passes == {"forward": 30, "backward": 10}
 
 
-def test_the_noise_route_resumes_bitwise_identical_from_a_checkpoint_between_batches(tmp_path):
-    clean = Trainer(load_model("tiny", device="cpu"), TrainConfig(**NOISE))
-    for _ in range(NOISE["iterations"]):
+@pytest.mark.parametrize("route", ["noise", "frozen sampler"])
+def test_examples_drawn_ahead_resume_bitwise_identical_from_a_checkpoint_between_batches(tmp_path, route):
+    config = TrainConfig(**(NOISE if route == "noise" else FROZEN))
+    clean = Trainer(load_model("tiny", device="cpu"), config)
+    for _ in range(config.iterations):
         clean.step()
-    first = Trainer(load_model("tiny", device="cpu"), TrainConfig(**NOISE))
-    for _ in range(NOISE["checkpoint_every"]):
+    first = Trainer(load_model("tiny", device="cpu"), config)
+    for _ in range(config.checkpoint_every):
         first.step()
     first.save_checkpoint(tmp_path)
-    resumed = Trainer(load_model("tiny", device="cpu"), TrainConfig(**NOISE))
+    resumed = Trainer(load_model("tiny", device="cpu"), config)
     resumed.load_checkpoint(tmp_path)
-    for _ in range(NOISE["iterations"] - NOISE["checkpoint_every"]):
+    for _ in range(config.iterations - config.checkpoint_every):
         resumed.step()
     assert resumed.losses == clean.losses
     assert all(torch.equal(p, q) for (_, p), (_, q) in zip(clean.named, resumed.named, strict=True))
-
-
-FROZEN = dict(NOISE, xt_source="sample", sampler="frozen", ddim_steps=6)
 
 
 def test_the_frozen_sampler_samples_several_x_t_in_one_run_without_changing_a_draw():
@@ -284,21 +284,6 @@ def test_the_frozen_sampler_samples_several_x_t_in_one_run_without_changing_a_dr
     trained_sampler = Trainer(load_model("tiny", device="cpu"), TrainConfig(**dict(FROZEN, sampler="trained")), targets_ahead=3)
     trained_sampler.step()
     assert trained_sampler.examples == []  # x_t sampled by the model being trained needs the latest weights: one at a time
-
-
-def test_the_frozen_sampler_resumes_bitwise_identical_from_a_checkpoint_between_batches(tmp_path):
-    clean = Trainer(load_model("tiny", device="cpu"), TrainConfig(**FROZEN))
-    for _ in range(FROZEN["iterations"]):
-        clean.step()
-    first = Trainer(load_model("tiny", device="cpu"), TrainConfig(**FROZEN))
-    for _ in range(FROZEN["checkpoint_every"]):
-        first.step()
-    first.save_checkpoint(tmp_path)
-    resumed = Trainer(load_model("tiny", device="cpu"), TrainConfig(**FROZEN))
-    resumed.load_checkpoint(tmp_path)
-    for _ in range(FROZEN["iterations"] - FROZEN["checkpoint_every"]):
-        resumed.step()
-    assert resumed.losses == clean.losses
 
 
 @pytest.mark.parametrize("value", [0, -1, 2.0, True, "3"])
