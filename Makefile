@@ -1,5 +1,6 @@
 # Two commands for a new user: `make book` and `make test`. Both create .venv when it is missing.
 PYTHON ?= python3
+TORCH_INDEX ?=   # e.g. https://download.pytorch.org/whl/cpu: PyTorch's CPU-only wheels (Linux pip otherwise pulls CUDA)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(strip $(TORCH_INDEX)),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e ".[book,test]" \
 		diffusers==0.42.1 transformers==5.24.0 safetensors==0.8.0 tqdm==4.70.1 \
 		matplotlib==3.11.2 ipywidgets==8.1.9

@@ -28,6 +28,8 @@ NOTEBOOKS = (
     "notebooks/04_evaluation.ipynb",
     "notebooks/05_ablations.ipynb",
     "book/results.ipynb",
+    "book/recipe_choice.ipynb",
+    "book/benchmarks.ipynb",
 )
 # Small parameters for the test suite: every cell runs, on the toy model, in about a minute per chapter.
 TEST_PARAMETERS = {
@@ -61,10 +63,15 @@ def stage_and_execute(stage: Path, parameters: dict[str, dict] | None = None) ->
     for page in (ROOT / "book").glob("*"):
         if page.suffix in (".md", ".bib"):
             shutil.copy(page, stage / "book" / page.name)
-    for notebook in NOTEBOOKS:
+    started = time.time()
+    for number, notebook in enumerate(NOTEBOOKS, 1):
         began = time.time()
+        print(f"[{number}/{len(NOTEBOOKS)}] executing {notebook} ...", flush=True)
         execute(notebook, stage / notebook, (parameters or {}).get(notebook))
-        print(f"executed {notebook} in {time.time() - began:.0f}s", flush=True)
+        print(
+            f"[{number}/{len(NOTEBOOKS)}] {notebook}: {time.time() - began:.0f} s (all pages so far: {time.time() - started:.0f} s)",
+            flush=True,
+        )
 
 
 def build() -> Path:
@@ -89,15 +96,18 @@ def render_html(stage: Path, html: Path) -> Path:
 def page_paths() -> list[str]:
     """The HTML page of every entry in the table of contents, index first."""
     return (
-        ["index.html", "book/intro.html", "book/setup.html"] + [n.replace(".ipynb", ".html") for n in NOTEBOOKS] + ["book/references.html"]
+        ["index.html", "book/intro.html", "book/setup.html"]
+        + [n.replace(".ipynb", ".html") for n in NOTEBOOKS]
+        + ["book/glossary.html", "book/references.html"]
     )
 
 
 def check_pages(
     html: Path, screenshots: Path | None = None, browser: str = "/usr/bin/chromium", driver: str = "/usr/bin/chromedriver"
 ) -> dict[str, dict]:
-    """Open every page in headless Chromium; report its title, images (all, broken) and tables (rendered, and
-    left as raw Markdown pipes), optionally screenshot it."""
+    """Open every page in headless Chromium; report its title, images (all, broken), tables (rendered, left as raw
+    Markdown pipes, and wider than the text column), whether it has a Colab button and the Colab setup cell;
+    optionally screenshot it."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -126,9 +136,14 @@ def check_pages(
             images = chrome.execute_script(
                 "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
             )
-            tables, raw_tables = chrome.execute_script(
+            tables, raw_tables, wide_tables, colab_button, setup_cell = chrome.execute_script(
+                "const article = document.querySelector('article') || document.body;"
+                "const width = article.getBoundingClientRect().width;"
                 "return [document.querySelectorAll('table').length,"
-                " Array.from(document.querySelectorAll('p')).filter(p => p.textContent.trim().startsWith('| ')).length];"
+                " Array.from(document.querySelectorAll('p')).filter(p => p.textContent.trim().startsWith('| ')).length,"
+                " Array.from(document.querySelectorAll('table')).filter(t => t.getBoundingClientRect().width > width + 1).length,"
+                " !!document.querySelector('a[href*=\"colab.research.google.com\"]'),"
+                " document.body.textContent.includes('\"google.colab\" in sys.modules')];"
             )
             report[page] = {
                 "missing": False,
@@ -137,6 +152,9 @@ def check_pages(
                 "broken": [src for src, ok in images if not ok],
                 "tables": tables,
                 "raw_tables": raw_tables,
+                "wide_tables": wide_tables,
+                "colab_button": colab_button,
+                "setup_cell": setup_cell,
             }
             if screenshots:
                 screenshots.mkdir(parents=True, exist_ok=True)

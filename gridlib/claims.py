@@ -13,8 +13,9 @@ from .settings import recipe
 from .train import TrainConfig
 
 
-def benchmark_table(runs: list[dict], paired: list[dict] | None = None) -> list[dict]:
-    """The latest benchmark run of each (model, device), formatted for a table, with speed-ups against its reference.
+def benchmark_table(runs: list[dict], paired: list[dict] | None = None, full: bool = False) -> list[dict]:
+    """The latest benchmark run of each (model, device), formatted for a table, with speed-ups against its reference:
+    the headline columns, or with `full` also the precision, per-process speed-up, GPU busy time and date.
 
     Rows written by one command share a `run` (older rows, which lack it, are grouped by date), so
     each speed-up compares rows measured side by side on one machine. `paired` rows (`esd_step.py
@@ -32,21 +33,28 @@ def benchmark_table(runs: list[dict], paired: list[dict] | None = None) -> list[
     for latest in latest_runs.values():
         for (source, _), r in latest["rows"].items():
             reference = latest["rows"].get((source, "reference"))
-            table.append(
-                {
-                    "model": r["model"],
-                    "device": f"{r['device']} ({r['hardware']})",
-                    "dtype": r["dtype"],
-                    "x_t": r["xt_source"],
-                    "implementation": r["implementation"],
-                    "s / iteration": f"{r['s_per_iteration']:.3f}",
-                    "speed-up": f"{reference['s_per_iteration'] / r['s_per_iteration']:.2f}x" if reference else "no reference in this run",
-                    "paired speed-up": _paired(paired_speedups.get(_setting(r))),
-                    "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f} ({r['memory_kind']})",
-                    "GPU busy s / iteration (speed-up)": _gpu_busy(r, reference),
-                    "date": r["date"],
-                }
-            )
+            headline = {
+                "model on device": f"{r['model']} on {r['hardware'] if r['device'].startswith('cuda') else r['device']}",
+                "x_t": r["xt_source"],
+                "implementation": r["implementation"],
+                "s / iteration": f"{r['s_per_iteration']:.3f}",
+                "paired speed-up": _paired(paired_speedups.get(_setting(r))),
+                "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f}",
+            }
+            if full:
+                headline.update(
+                    {
+                        "device": f"{r['device']} ({r['hardware']})",
+                        "dtype": r["dtype"],
+                        "speed-up": f"{reference['s_per_iteration'] / r['s_per_iteration']:.2f}x"
+                        if reference
+                        else "no reference in this run",
+                        "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f} ({r['memory_kind']})",
+                        "GPU busy s / iteration (speed-up)": _gpu_busy(r, reference),
+                        "date": r["date"],
+                    }
+                )
+            table.append(headline)
     return table
 
 

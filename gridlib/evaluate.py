@@ -3,7 +3,7 @@
 A *judge* names the style of each generated image: the toy style classifier for the toy model,
 CLIP zero-shot classification (artists, and "a photograph") for Stable Diffusion. For each style
 we generate images from prompts that ask for it and count how often the judge agrees:
-- the **erasure rate** is that share for the target style (lower is better after erasing);
+- **Van Gogh left** is that share for the target style (lower is better after erasing);
 - the **preservation rate** is that share for every other style (it should not drop).
 Both are measured on the training phrasings and on held-out phrasings that training never saw.
 """
@@ -191,6 +191,19 @@ def compare_models(
     `sampling` (steps, guidance, batch_size) is passed on to `split_rates`."""
     before = split_rates(original, judge, suite, samples_per_style, **sampling)
     return erasure_table(before, split_rates(erased, judge, suite, samples_per_style, **sampling), suite.target)
+
+
+def comparison_images(
+    original: DiffusionModel, erased: DiffusionModel, prompts: list[str], seeds: list[int], **sampling
+) -> tuple[torch.Tensor, list[str]]:
+    """For each prompt, the original model's images on `seeds`, then the erased model's on the same seeds:
+    the rows of a comparison grid and their titles. `sampling` (steps, guidance, batch_size) goes to `generate`."""
+    images, titles = [], []
+    for prompt in prompts:
+        for name, model in (("original", original), ("erased", erased)):
+            images.append(generate(model, [prompt] * len(seeds), list(seeds), progress=False, **sampling))
+            titles.append(f"{name}: {prompt}")
+    return torch.cat(images), titles
 
 
 def lpips_distance(original: torch.Tensor, erased: torch.Tensor) -> torch.Tensor | None:

@@ -89,32 +89,58 @@ def meets_targets(result: dict, run: dict) -> bool:
     return run["rates"][result["target"]] <= MAX_ERASED_RATE and worst >= -MAX_DROP_POINTS
 
 
-def results_table(result: dict) -> list[dict]:
-    """One row per setting: erasure and preservation as mean +/- std over seeds, with cost and final loss."""
+def results_table(result: dict, full: bool = False) -> list[dict]:
+    """One row per setting: Van Gogh left and other styles kept (mean +/- std over seeds), the largest drop,
+    the runs meeting the targets and the cost. `full` adds the configuration, final loss and time."""
     rows = []
     for entry in result["results"]:
         runs = entry["runs"]
         style, mean_drop, worst_drop = largest_drop(result, entry)
-        repeated = f" (= {entry['same_training_as']}: same weight map, trained once)" if entry.get("same_training_as") else ""
-        rows.append(
-            {
-                "setting": entry["setting"] + repeated,
+        repeated = entry.get("same_training_as")
+        row = {
+            "setting": entry["setting"] + (f" (= {repeated})" if repeated else ""),
+            "Van Gogh left (%)": f"{100 * entry['erasure']['mean']:.1f} ± {100 * entry['erasure']['std']:.1f}",
+            "other styles kept (%)": f"{100 * entry['preservation']['mean']:.1f} ± {100 * entry['preservation']['std']:.1f}",
+            "largest drop (points)": f"{style} {mean_drop:+.1f}",
+            "runs meeting the targets": f"{sum(meets_targets(result, run) for run in runs)} of {len(runs)}",
+            "UNet fwd / bwd per run": "{:.0f} / {:.0f}".format(
+                *(statistics.fmean(r["unet_passes"][k] for r in runs) for k in ("forward", "backward"))
+            ),
+        }
+        if full:
+            row["setting"] = entry["setting"] + (f" (= {repeated}: same weight map, trained once)" if repeated else "")
+            row["largest drop (points)"] += f" (worst single run of any style {worst_drop:+.1f})"
+            row = {
+                **row,
                 "masks": entry["config"]["masks"],
                 "x_t": entry["config"]["xt_source"],
                 "iterations": entry["config"]["iterations"],
                 "seeds": len(runs),
-                "erasure (VG rate, %)": f"{100 * entry['erasure']['mean']:.1f} ± {100 * entry['erasure']['std']:.1f}",
-                "preservation (%)": f"{100 * entry['preservation']['mean']:.1f} ± {100 * entry['preservation']['std']:.1f}",
-                "other styles: largest drop (points)": f"{style} {mean_drop:+.1f} (worst single run of any style {worst_drop:+.1f})",
-                "runs meeting the targets": f"{sum(meets_targets(result, run) for run in runs)} of {len(runs)}",
-                "UNet fwd / bwd per run": "{:.0f} / {:.0f}".format(
-                    *(statistics.fmean(r["unet_passes"][k] for r in runs) for k in ("forward", "backward"))
-                ),
                 "final loss (mean of last 10)": f"{statistics.fmean(r['final_loss'] for r in runs):.4f}",
                 "train s": f"{statistics.fmean(r['train_s'] for r in runs):.0f}",
             }
-        )
+        rows.append(row)
     return rows
+
+
+def folded(markdown: str, summary: str) -> str:
+    """Markdown that a reader unfolds: an HTML <details> block, which Jupyter, Colab and the built book all render."""
+    return f"<details>\n<summary>{summary}</summary>\n\n{markdown}\n\n</details>"
+
+
+def study_tables(result: dict) -> str:
+    """A study as the book shows it: the headline table, then the full one folded away."""
+    return markdown_table(results_table(result)) + "\n\n" + folded(markdown_table(results_table(result, full=True)), "Full table")
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a rate (95% by default): honest at 0 or n successes, where the normal one collapses."""
+    if trials < 1 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got {successes} of {trials}")
+    rate = successes / trials
+    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def compare_settings(result: dict, first: str, second: str, metric: str = "erasure") -> dict:
@@ -178,3 +204,56 @@ def mean_over_seeds(tables: list[list[dict]]) -> list[dict]:
             }
         )
     return table
+
+
+def erasure_check_table(check: dict) -> list[dict]:
+    """The erasure check's before/after table as the book shows it: each split and style's rate before, its mean
+    after over the seeds, the mean change and the worst seed's change, in points."""
+    return [
+        {
+            "prompts": row["split"],
+            "style": row["style"],
+            "before": f"{100 * row['before']:.1f}%",
+            "after (mean)": f"{100 * row['after']:.1f}%",
+            "change (points)": f"{row['change_points']:+.1f}",
+            "worst run (points)": f"{row['worst_change_points']:+.1f}",
+        }
+        for row in check["table"]
+    ]
+
+
+def studies_summary(studies: list[dict]) -> list[dict]:
+    """One row per study: where its x_t came from, its size, and which comparisons differ beyond seed noise."""
+    rows = []
+    for study in studies:
+        comparisons = key_comparisons(study)
+        resolved = [
+            f"{row['setting']} vs {row['against']} ({row['metric']})" for row in comparisons if row["beyond seed noise (> 2 s.e.)"] == "yes"
+        ]
+        rows.append(
+            {
+                "study": study_label(study),
+                "settings x seeds": f"{len(study['results'])} x {len(study['study']['seeds'])}",
+                "differences beyond seed noise": ", ".join(resolved) or "none",
+            }
+        )
+    return rows
+
+
+def _rate_with_interval(rate: float, samples: int) -> str:
+    low, high = wilson_interval(round(rate * samples), samples)
+    return f"{100 * rate:.1f}% ({100 * low:.0f}–{100 * high:.0f})"
+
+
+def evaluation_table(rows: list[dict], samples: int) -> list[dict]:
+    """`compare_models` rows as the book shows them: each rate with its Wilson 95% interval over `samples` images."""
+    return [
+        {
+            "prompts": row["split"],
+            "style": row["style"],
+            "before (95% interval)": _rate_with_interval(row["before"], samples),
+            "after (95% interval)": _rate_with_interval(row["after"], samples),
+            "change (points)": f"{row['change_points']:+.1f}",
+        }
+        for row in rows
+    ]

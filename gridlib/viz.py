@@ -1,82 +1,133 @@
 """Figures for the book: masks, weight maps, image grids, loss curves, ablation bars, and a mask explorer."""
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from .masks import grid_masks, loss_weight_map, multiscale_masks
 
 
-def show_masks(masks: torch.Tensor, titles: list[str] | None = None, columns: int = 5) -> Figure:
-    """Each mask of a set as a small black-and-white panel."""
+def show_masks(masks: torch.Tensor, titles: list[str] | None = None, columns: int = 5, background: torch.Tensor | None = None) -> Figure:
+    """Each mask of a set as a small framed panel; over `background` (3, H, W) the area outside the mask is dimmed."""
     count = masks.shape[0]
     rows = -(-count // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2 * rows), squeeze=False)
     for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < count:
-            ax.imshow(masks[index, 0].numpy(), cmap="gray", vmin=0, vmax=1)
-            ax.set_title(titles[index] if titles else f"mask {index}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= count:
+            ax.axis("off")
+            continue
+        mask = masks[index, 0]
+        if background is None:
+            ax.imshow(mask.numpy(), cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow((background * (0.25 + 0.75 * mask)).permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+        for spine in ax.spines.values():  # a frame, so that white cells stand out from the white page
+            spine.set(visible=True, color="0.3", linewidth=1)
+        ax.set_title(titles[index] if titles else f"mask {index}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
+def sample_picture(height: int, width: int, style: str = "van_gogh", seed: int = 0) -> torch.Tensor:
+    """A toy-world picture (3, height, width) in [0, 1], scaled to a mask grid: something real to lay masks over."""
+    from .toyworld.world import render_batch
+
+    picture = torch.from_numpy(render_batch(1, seed=seed, style=style)[0]).permute(0, 3, 1, 2)
+    return torch.nn.functional.interpolate(picture, size=(height, width), mode="nearest")[0]
+
+
+def _relative_weights(masks: torch.Tensor) -> np.ndarray:
+    """The weight map of a mask set relative to a plain MSE's weight (1.0 everywhere for plain ESD-X)."""
+    height, width = masks.shape[-2:]
+    return (loss_weight_map(masks)[0, 0] * height * width).numpy()
+
+
+def _weight_norm(relative: np.ndarray) -> TwoSlopeNorm:
+    """A colour scale centred on 1 that spans at least 0.5 to 1.5, so that a 1% variation looks like one."""
+    return TwoSlopeNorm(vcenter=1.0, vmin=min(0.5, relative.min()), vmax=max(1.5, relative.max()))
+
+
 def show_weight_map(masks: torch.Tensor, title: str = "loss weight per latent pixel") -> Figure:
     """The weight map a mask set amounts to, relative to a plain MSE (1.0 = plain MSE's weight)."""
-    height, width = masks.shape[-2:]
-    relative = loss_weight_map(masks)[0, 0] * height * width
+    relative = _relative_weights(masks)
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    image = ax.imshow(relative.numpy(), cmap="magma")
+    image = ax.imshow(relative, cmap="RdBu_r", norm=_weight_norm(relative))
     fig.colorbar(image, ax=ax, label="weight / plain-MSE weight")
     ax.set_title(title, fontsize=10)
     ax.axis("off")
     return fig
 
 
-def image_grid(images: torch.Tensor, row_titles: list[str], column_titles: list[str] | None = None, size: float = 1.8) -> Figure:
-    """Images (rows * columns, 3, H, W) in [0, 1], laid out row by row with titles."""
+def weight_map_gallery(mask_sets: dict[str, torch.Tensor]) -> Figure:
+    """Small multiples: the weight maps of several mask sets side by side, on one colour scale."""
+    maps = {name: _relative_weights(masks) for name, masks in mask_sets.items()}
+    norm = _weight_norm(np.concatenate([m.ravel() for m in maps.values()]))
+    fig, axes = plt.subplots(1, len(maps), figsize=(2.3 * len(maps) + 0.8, 2.6), squeeze=False)
+    for ax, (name, relative) in zip(axes[0], maps.items(), strict=True):
+        image = ax.imshow(relative, cmap="RdBu_r", norm=norm)
+        ax.set_title(f"{name}\n{relative.min():.2f} to {relative.max():.2f}", fontsize=9)
+        ax.axis("off")
+    fig.colorbar(image, ax=list(axes[0]), label="weight / plain MSE", shrink=0.8)
+    return fig
+
+
+def image_grid(images: torch.Tensor, row_titles: list[str], column_titles: list[str] | None = None, size: float = 1.6) -> Figure:
+    """Images (rows * columns, 3, H, W) in [0, 1], laid out row by row; row titles are written level, wrapped, on the left."""
     rows = len(row_titles)
     columns = images.shape[0] // rows
-    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows + 0.3), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns + 2.4, size * rows + 0.3), squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.imshow(images[index].permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         if index % columns == 0:
-            ax.set_ylabel(row_titles[index // columns], fontsize=9)
+            ax.set_ylabel(textwrap.fill(row_titles[index // columns], 24), fontsize=8, rotation=0, ha="right", va="center")
         if column_titles and index < columns:
             ax.set_title(column_titles[index], fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def loss_curve(losses: list[float], window: int = 10, title: str = "ESD-X training loss") -> Figure:
-    """Per-iteration loss with a running mean (single iterations are noisy: one random x_t each)."""
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.plot(losses, alpha=0.35, label="per iteration")
-    if len(losses) >= window:
+def loss_curve(losses: list[float], window: int = 25, title: str = "ESD-X training loss") -> Figure:
+    """Per-iteration loss with a running mean (single iterations are noisy: one random x_t each), and the mean of
+    the first and of the last `window` iterations written on the figure."""
+    fig, ax = plt.subplots(figsize=(6.5, 3))
+    ax.plot(losses, alpha=0.3, label="per iteration")
+    if len(losses) >= 2 * window:
         ax.plot(range(window - 1, len(losses)), np.convolve(losses, np.ones(window) / window, mode="valid"), label=f"mean of {window}")
+        first, last = np.mean(losses[:window]), np.mean(losses[-window:])
+        title += f"\nmean of the first {window}: {first:.4f}, of the last {window}: {last:.4f} ({100 * (last / first - 1):+.0f}%)"
+    ax.set_yscale("log")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (log scale)")
     ax.set_title(title, fontsize=10)
     ax.legend()
     fig.tight_layout()
     return fig
 
 
-def ablation_bars(results: list[dict], target: str = "van_gogh") -> Figure:
-    """Erasure (target-style rate, lower is better) and preservation (higher is better), mean +/- std over seeds."""
+def ablation_bars(results: list[dict]) -> Figure:
+    """Van Gogh left (lower is better) and other styles kept (higher is better), mean +/- std over seeds;
+    each axis spans the data, so that differences of a few points are visible."""
     names = [r["setting"] for r in results]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
     for ax, key, title in (
-        (axes[0], "erasure", f"{target} rate after erasure (lower = erased)"),
+        (axes[0], "erasure", "Van Gogh left after erasure (lower = erased)"),
         (axes[1], "preservation", "other styles kept (higher = preserved)"),
     ):
         means = [100 * r[key]["mean"] for r in results]
         stds = [100 * r[key]["std"] for r in results]
         ax.barh(names, means, xerr=stds, color="tab:blue" if key == "erasure" else "tab:green", capsize=3)
-        ax.set_xlim(0, 100)
+        if key == "erasure":
+            ax.set_xlim(0, max(10.0, 1.2 * max(m + s for m, s in zip(means, stds, strict=True))))
+        else:
+            ax.set_xlim(max(0.0, min(m - s for m, s in zip(means, stds, strict=True)) - 5), 100)
         ax.set_xlabel("% of images")
         ax.set_title(title, fontsize=10)
         ax.invert_yaxis()

@@ -100,7 +100,8 @@ def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_
             row("reference", 0.4, "2026-02-01", run="2026-02-01T10:00"),
             row("gridlib", 0.1, "2026-02-01", run="2026-02-01T10:00"),
             row("gridlib", 0.05, "2026-02-01", device="cuda", run="2026-02-01T11:00"),
-        ]
+        ],
+        full=True,
     )
     assert [(r["device"], r["implementation"], r["s / iteration"], r["speed-up"]) for r in rows] == [
         ("cpu (x86_64)", "reference", "0.400", "1.00x"),
@@ -112,9 +113,12 @@ def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_
         [
             row("reference", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.2),
             row("gridlib", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.05),
-        ]
+        ],
+        full=True,
     )
     assert [r["GPU busy s / iteration (speed-up)"] for r in on_gpu] == ["0.200 (1.00x)", "0.050 (4.00x)"]
+    headline = benchmark_table([row("gridlib", 0.05, "2026-02-01", device="cuda", run="x")])
+    assert len(headline[0]) <= 6 and headline[0]["model on device"] == "toy on x86_64"  # the GPU's name is the hardware field
 
 
 def test_benchmark_table_adds_the_latest_paired_speed_up_of_each_setting():
@@ -135,3 +139,5 @@ def test_benchmark_table_adds_the_latest_paired_speed_up_of_each_setting():
     assert benchmark_table([row], paired)[0]["paired speed-up"] == "1.40x"
     assert benchmark_table([row], paired[:0])[0]["paired speed-up"] == benchmark_table([row])[0]["paired speed-up"] == "not measured"
     assert benchmark_table([{**row, "xt_source": "sample"}], paired)[0]["paired speed-up"] == "not measured"
+    frozen_sampler = [{**paired[0], "sampler": "frozen"}]  # a speed-up measured with another sampler is not this row's
+    assert benchmark_table([row], frozen_sampler)[0]["paired speed-up"] == "not measured"

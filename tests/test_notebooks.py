@@ -14,8 +14,6 @@ from gridlib.models import load_model
 from gridlib.settings import recipe
 from gridlib.studies import live_study
 
-CHAPTERS = [n for n in NOTEBOOKS if n.startswith("notebooks/")]
-
 
 def _isolated(notebook: str, tmp_path) -> dict:
     """Test parameters, with every output folder redirected into tmp_path."""
@@ -83,17 +81,21 @@ def test_notebook_runs_on_the_toy_model(notebook, executed_book):
 
 @pytest.mark.slow
 def test_the_built_book_shows_every_page_with_its_figures(executed_book):
-    """Render the executed book and open each page in headless Chromium: present, titled, no broken image."""
+    """Render the executed book and open each page in headless Chromium: present, titled, no broken image, no table
+    wider than the text column, and the Colab setup cell on every page with a Colab button."""
     if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
         pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
     html = render_html(executed_book / "stage", executed_book / "html")
     report = check_pages(html, screenshots=executed_book / "screenshots")
     for page, seen in report.items():
         assert not seen["missing"], f"{page} was not built"
-        assert seen["title"] and not seen["broken"] and not seen["raw_tables"], (page, seen)
+        assert seen["title"] and not seen["broken"] and not seen["raw_tables"] and not seen["wide_tables"], (page, seen)
+        assert seen["setup_cell"] or not seen["colab_button"], (page, seen)
     for chapter in ("notebooks/01_grid_masks.html", "notebooks/04_evaluation.html", "book/toyworld.html"):
         assert report[chapter]["images"] >= 2, (chapter, report[chapter])
-    assert report["book/results.html"]["tables"] >= 4 and report["notebooks/05_ablations.html"]["tables"] >= 4
+    assert report["book/results.html"]["tables"] >= 3 and report["notebooks/05_ablations.html"]["tables"] >= 8
+    assert report["book/recipe_choice.html"]["tables"] >= 8 and report["book/benchmarks.html"]["tables"] >= 2
+    assert sum(seen["colab_button"] for seen in report.values()) >= len(NOTEBOOKS)  # the check above is not vacuous
     assert len(list((executed_book / "screenshots").glob("*.png"))) == len(report)
 
 
@@ -105,12 +107,36 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(notebook):
     assert sum("parameters" in cell.metadata.get("tags", []) for cell in code_cells) == 1
 
 
-@pytest.mark.parametrize("notebook", CHAPTERS)
-def test_chapters_install_from_the_configured_repository_only_in_colab(notebook):
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_every_page_gets_the_book_from_the_configured_repository_only_in_colab(notebook):
+    """Every notebook page has a launch button, so each one sets itself up in Colab: the repository named in
+    _config.yml, cloned with its results files, gridlib installed from it, and the page's own folder entered."""
     repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
     setup = nbformat.read(ROOT / notebook, as_version=4).cells[1]
     assert "colab-setup" in setup.metadata.get("tags", [])
     assert 'if "google.colab" in sys.modules:' in setup.source and f'REPO_URL = "{repository}"' in setup.source
+    assert f'os.chdir(f"{{BOOK}}/{notebook.split("/")[0]}")' in setup.source and "set REPO_URL above" in setup.source
+
+
+def test_the_colab_setup_cell_clones_installs_and_enters_the_pages_folder(tmp_path, monkeypatch):
+    """Run the setup cell as Colab would, with git and pip replaced by recorders: what it runs, and where it ends."""
+    import os
+    import subprocess
+    import sys
+    import types
+
+    source = nbformat.read(ROOT / "notebooks/03_training.ipynb", as_version=4).cells[1].source
+    ran = []
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess, "run", lambda command: ran.append(command) or types.SimpleNamespace(returncode=0))
+    monkeypatch.setattr(os, "chdir", lambda folder: ran.append(["cd", folder]))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    exec(source, {})
+    assert ran[0][:4] == ["git", "clone", "--depth", "1"] and ran[1][-2:] == ["-e", "/content/grid-esd-book[eval]"]
+    assert ran[2] == ["cd", "/content/grid-esd-book/notebooks"] and sys.path[0] == "/content/grid-esd-book"
+    monkeypatch.setattr(subprocess, "run", lambda command: types.SimpleNamespace(returncode=1))
+    with pytest.raises(RuntimeError, match="set REPO_URL above to the repository that holds this book"):
+        exec(source, {})
 
 
 def test_the_toc_lists_every_page():

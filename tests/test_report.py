@@ -7,13 +7,17 @@ import pytest
 from gridlib.evaluate import erasure_table
 from gridlib.report import (
     compare_settings,
+    evaluation_table,
     key_comparisons,
     largest_drop,
     markdown_table,
     mean_over_seeds,
     meets_targets,
     read_results,
+    results_table,
     study_label,
+    study_tables,
+    wilson_interval,
 )
 from gridlib.settings import recipe
 from gridlib.studies import study_recipe
@@ -30,6 +34,25 @@ def test_results_files_written_under_the_old_names_load_under_the_new_ones():
     assert result["study"]["base"]["masks"] == "grid3_center" and result["study"]["settings"][:2] == ["full", "grid3_center"]
     assert result["results"][2]["same_training_as"] == "full"  # grid4 repeats full
     assert read_results(RESULTS / "toy_erasure.json")["config"]["masks"] == "grid3_center"
+
+
+def test_study_tables_fit_the_page_and_fold_the_full_table_away():
+    result = read_results(RESULTS / "ablations.json")
+    headline, full = results_table(result), results_table(result, full=True)
+    assert len(headline[0]) <= 6 and len(full[0]) > len(headline[0]) and headline[0]["setting"] == "full"
+    assert headline[2]["setting"] == "grid4 (= full)" and full[2]["setting"] == "grid4 (= full: same weight map, trained once)"
+    text = study_tables(result)
+    assert text.index("| setting |") < text.index("<details>") < text.index("| masks |") < text.index("</details>")
+
+
+@pytest.mark.parametrize("successes, trials, low, high", [(0, 32, 0.0, 0.1072), (32, 32, 0.8928, 1.0), (5, 10, 0.2366, 0.7634)])
+def test_wilson_interval_matches_the_textbook_values(successes, trials, low, high):
+    assert wilson_interval(successes, trials) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_wilson_interval_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="need 0 <= successes <= trials"):
+        wilson_interval(3, 2)
 
 
 def test_markdown_table_shows_rates_as_percentages():
@@ -80,3 +103,15 @@ def test_meets_targets_needs_both_erasure_and_preservation_and_includes_the_limi
     assert not meets_targets(result, run(0.11, 1.0, 0.95))
     assert not meets_targets(result, run(0.0, 0.94, 0.95))
     assert not meets_targets(result, run(0.0, 1.0, 0.89))
+
+
+def test_evaluation_table_gives_each_rate_its_wilson_interval():
+    rows = [{"split": "heldout", "style": "van_gogh", "role": "erased", "before": 1.0, "after": 0.0, "change_points": -100.0}]
+    (row,) = evaluation_table(rows, samples=32)
+    assert row == {
+        "prompts": "heldout",
+        "style": "van_gogh",
+        "before (95% interval)": "100.0% (89–100)",
+        "after (95% interval)": "0.0% (0–11)",
+        "change (points)": "-100.0",
+    }

@@ -41,4 +41,19 @@ def test_image_grid_and_loss_curve_lay_out_what_they_are_given():
 
     figure = image_grid(torch.rand(6, 3, 8, 8), ["a", "b"], ["1", "2", "3"])
     assert len(figure.axes) == 6 and figure.axes[0].get_ylabel() == "a" and figure.axes[2].get_title() == "3"
-    assert len(loss_curve([1.0] * 20).axes[0].lines) == 2  # per iteration, and the running mean
+    curve = loss_curve([0.2] * 25 + [0.1] * 35).axes[0]
+    assert len(curve.lines) == 2  # per iteration, and the running mean
+    assert "first 25: 0.2000, of the last 25: 0.1000 (-50%)" in curve.get_title()
+
+
+def test_mask_panels_are_framed_and_weight_maps_share_a_scale_centred_on_one():
+    import torch
+
+    from gridlib.masks import mask_set
+    from gridlib.viz import show_masks, weight_map_gallery
+
+    panel = show_masks(mask_set("grid3_center", 32, 32), background=torch.rand(3, 32, 32)).axes[0]
+    assert all(spine.get_visible() for spine in panel.spines.values())
+    gallery = weight_map_gallery({name: mask_set(name, 64, 64) for name in ("full", "grid3_center", "multiscale")})
+    norms = {ax.images[0].norm for ax in gallery.axes[:3]}
+    assert len(norms) == 1 and norms.pop().vcenter == 1.0
