@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 		matplotlib==3.11.2 ipywidgets==8.1.9
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	# the lowest ipywidgets gridlib allows (Colab's), beside the venv, for the explorer's test
-	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/ipywidgets7 ipywidgets==7.7.1 ipython_genutils==0.2.0
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/ipywidgets7 ipywidgets==7.7.1 ipython_genutils==0.2.0
 	touch $(STAMP)
 
 book: $(STAMP)

@@ -10,6 +10,7 @@ Jupyter Book then renders with Sphinx warnings treated as errors.
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -55,7 +56,11 @@ def execute(notebook: str, output: Path, parameters: dict | None = None) -> None
 
 
 def stage_and_execute(stage: Path, parameters: dict[str, dict] | None = None) -> None:
-    """Copy the book's sources into `stage`, executing each notebook into it exactly once."""
+    """Copy the book's sources into `stage`, executing each notebook into it exactly once.
+
+    Progress bars are switched off for these runs: in a static page a tqdm widget is an empty box (in
+    Colab and Jupyter the same cells show them)."""
+    os.environ["TQDM_DISABLE"] = "1"  # the kernels papermill starts inherit it
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "book").mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
@@ -141,7 +146,8 @@ def check_pages(
                 "const width = article.getBoundingClientRect().width;"
                 "return [document.querySelectorAll('table').length,"
                 " Array.from(document.querySelectorAll('p')).filter(p => p.textContent.trim().startsWith('| ')).length,"
-                " Array.from(document.querySelectorAll('table')).filter(t => t.getBoundingClientRect().width > width + 1).length,"
+                " Array.from(document.querySelectorAll('table')).filter(t => !t.closest('details:not([open])'))"
+                "  .filter(t => t.getBoundingClientRect().width > width + 1).length,"
                 " !!document.querySelector('a[href*=\"colab.research.google.com\"]'),"
                 " document.body.textContent.includes('\"google.colab\" in sys.modules')];"
             )
