@@ -33,12 +33,12 @@ def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
 @pytest.mark.slow
 def test_rounds_run_each_setting_in_rotation_and_report_their_median(tmp_path):
     out = tmp_path / "results.jsonl"
-    command = _command("--model tiny --quick --rounds 3 --sources noise --out", str(out))
+    command = _command("--model tiny --quick --rounds 2 --sources noise --out", str(out))
     subprocess.run(command, capture_output=True, text=True, check=True)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["implementation"] for row in rows] == ["reference", "gridlib"]  # --quick compares the two the targets name
     for row in rows:
-        assert row["rounds"] == 3 and row["s_per_iteration"] == sorted(row["s_per_iteration_by_round"])[1]
+        assert row["rounds"] == 2 and row["s_per_iteration"] == pytest.approx(sum(row["s_per_iteration_by_round"]) / 2)
 
 
 @pytest.mark.slow
@@ -54,13 +54,14 @@ def test_paired_timing_takes_turns_on_the_same_draws(tmp_path):
 
 
 @pytest.mark.slow
-def test_gradient_checkpointing_changes_memory_not_the_loss(tmp_path):
-    out = tmp_path / "results.jsonl"
-    command = _command(
-        "--model tiny --iterations 2 --warmup 1 --sources noise --implementations gridlib,gridlib-checkpointed --out", str(out)
-    )
-    subprocess.run(command, capture_output=True, text=True, check=True)
-    plain, checkpointed = (json.loads(line) for line in out.read_text().splitlines())
+def test_gradient_checkpointing_changes_memory_not_the_loss(capsys):
+    """Two worker runs in this process (each prints its row): the saved activations are counted per run."""
+    rows = []
+    for implementation in ("gridlib", "gridlib-checkpointed"):
+        flags = f"--model tiny --iterations 2 --warmup 1 --implementation {implementation} --xt-source noise"
+        _benchmark_module("esd_step").main(flags.split())
+        rows.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    plain, checkpointed = rows
     assert checkpointed["implementation"] == "gridlib-checkpointed"
     assert checkpointed["losses"] == pytest.approx(plain["losses"], rel=1e-5)
     assert checkpointed["saved_for_backward_GiB"] < plain["saved_for_backward_GiB"]
