@@ -6,6 +6,7 @@ Modules, in the order the book meets them:
     esd         which tensors train (ESD-X: attn2), the ESD target, the masked loss
     sampling    DDIM with classifier-free guidance: whole images, or down to each example's own timestep
     prompts     Stable Diffusion's prompts: the SD recipe's 20, and the SD evaluation's styles
+    concept_maps per-example loss weights that follow the concept (chapter 6)
     train       TrainConfig, the training loop, checkpoints and exact resume
     weights     erasure.safetensors + metadata.json, and applying them safely
     evaluate    judges, style rates, erasure and preservation tables

@@ -28,6 +28,7 @@ NOTEBOOKS = (
     "notebooks/03_training.ipynb",
     "notebooks/04_evaluation.ipynb",
     "notebooks/05_ablations.ipynb",
+    "notebooks/06_concept_masks.ipynb",
     "book/results.ipynb",
     "book/recipe_choice.ipynb",
     "book/benchmarks.ipynb",
@@ -38,6 +39,7 @@ TEST_PARAMETERS = {
     "notebooks/03_training.ipynb": {"iterations": 4},
     "notebooks/04_evaluation.ipynb": {"samples_per_style": 4, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
     "notebooks/05_ablations.ipynb": {"iterations": 3, "samples_per_style": 4},
+    "notebooks/06_concept_masks.ipynb": {"iterations": 3, "samples_per_style": 4},
 }
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 # Names results files written before 2026-12 use, and what they are called now.
 RENAMED = {"seed": "grid3_center", "plain": "full"}
+# Config fields added after some results files were written, at the values those files trained with.
+WRITTEN_BEFORE = {"weighting": "masks", "sharpness": 1.0}
 # What one toy erasure should reach: at most 10% of held-out Van Gogh images left, no other style more than 5 points lower.
 MAX_ERASED_RATE, MAX_DROP_POINTS = 0.10, 5.0
 
@@ -30,15 +32,17 @@ def read_results(path: str | Path) -> dict | list[dict] | None:
 
 
 def _current_names(result: dict) -> dict:
-    """A study's setting and mask-set names as this version calls them (`RENAMED`); other files unchanged."""
+    """A study's setting and mask-set names as this version calls them (`RENAMED`), and its configs with the
+    fields added since it was written at the values it trained with (`WRITTEN_BEFORE`); other files unchanged."""
     for entry in result.get("results", []):
         entry["setting"] = RENAMED.get(entry["setting"], entry["setting"])
         if entry.get("same_training_as"):
             entry["same_training_as"] = RENAMED.get(entry["same_training_as"], entry["same_training_as"])
-        entry["config"]["masks"] = RENAMED.get(entry["config"]["masks"], entry["config"]["masks"])
-    for config in (result.get("config"), result.get("study", {}).get("base")):
-        if config:
-            config["masks"] = RENAMED.get(config["masks"], config["masks"])
+    configs = [entry["config"] for entry in result.get("results", [])] + [result.get("config"), result.get("study", {}).get("base")]
+    for config in filter(None, configs):
+        config["masks"] = RENAMED.get(config["masks"], config["masks"])
+        for name, value in WRITTEN_BEFORE.items():
+            config.setdefault(name, value)
     if "study" in result:
         result["study"]["settings"] = [RENAMED.get(name, name) for name in result["study"]["settings"]]
     return result
@@ -187,6 +191,26 @@ def key_comparisons(result: dict) -> list[dict]:
                         "beyond seed noise (> 2 s.e.)": verdict,
                     }
                 )
+    return rows
+
+
+def comparisons_with(result: dict, first: str) -> list[dict]:
+    """Every other setting of a study against `first`, on both metrics, read as `key_comparisons` reads its pairs."""
+    rows = []
+    for entry in result["results"]:
+        if entry["setting"] == first:
+            continue
+        for metric in ("erasure", "preservation"):
+            comparison = compare_settings(result, first, entry["setting"], metric)
+            rows.append(
+                {
+                    "setting": entry["setting"],
+                    "against": first,
+                    "metric": "Van Gogh left" if metric == "erasure" else "other styles kept",
+                    "change (points)": f"{comparison['difference_points']:+.1f} ± {comparison['standard_error_points']:.1f}",
+                    "beyond seed noise (> 2 s.e.)": "yes" if comparison["resolved"] else "no",
+                }
+            )
     return rows
 
 

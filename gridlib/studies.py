@@ -55,7 +55,13 @@ RECIPE_NEIGHBOURS = {
     "eta_3": {"negative_guidance": 3.0},
     "noise_100": {"xt_source": "noise", "iterations": 100},
 }
-SETTINGS = {**ABLATION_SETTINGS, **RECIPE_NEIGHBOURS}
+# Masks that follow the concept (`concept_maps`): per-example weight maps, at two sharpness values each.
+CONCEPT_MAP_SETTINGS = {
+    f"{weighting}_{sharpness}": {"masks": "full", "weighting": weighting, "sharpness": float(sharpness)}
+    for weighting in ("difference", "adaptive_grid")
+    for sharpness in (1, 3)
+}
+SETTINGS = {**ABLATION_SETTINGS, **RECIPE_NEIGHBOURS, **CONCEPT_MAP_SETTINGS}
 
 
 @dataclass
@@ -139,14 +145,17 @@ def live_study(
     samples_per_style: int,
     judge: str | None = None,
     sample_steps: int | None = None,
+    xt_source: str | None = None,
 ) -> StudyConfig:
-    """Chapter 5's small study on any model: the toy study's base on the toy tier, the model's recipe
-    (and its evaluation steps and guidance) on Stable Diffusion."""
+    """A chapter's small study on any model: the toy study's base on the toy tier, the model's recipe
+    (and its evaluation steps and guidance) on Stable Diffusion; `xt_source` overrides the base's route."""
     tier = tier_settings(model_name)
     if tier is TOY:
         base, steps = study_recipe(iterations=iterations), StudyConfig().sample_steps
     else:
         base, steps = recipe(model_name, iterations=iterations), tier.sample_steps
+    if xt_source is not None:
+        base = replace(base, xt_source=xt_source)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     study = StudyConfig(
         base=base,

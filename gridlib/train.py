@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from .checks import require_positive_int
+from .concept_maps import WEIGHTINGS, concept_weights
 from .esd import ANCHORS, METHODS, FrozenCopy, esd_target, frozen_predictions, swapped, trainable_parameters, weighted_mse
 from .files import save_tensors
 from .masks import MASK_SETS, loss_weight_map, mask_set
@@ -52,12 +53,15 @@ class TrainConfig:
     sample_guidance: float = 3.0
     seed: int = 0
     checkpoint_every: int = 25
+    weighting: str = "masks"  # the fixed mask set's weight map, or a per-example concept map (`concept_maps`)
+    sharpness: float = 1.0  # concept maps only: 0 = uniform (plain ESD-X), larger = only where the concept is
 
     def validate(self) -> None:
         """Raise one ValueError naming the first bad field and what it allows."""
         if isinstance(self.prompts, str) or not self.prompts or not all(isinstance(p, str) and p.strip() for p in self.prompts):
             raise ValueError(f"prompts must be a non-empty list of non-empty strings, got {self.prompts!r}")
-        choices = {"masks": MASK_SETS, "anchor": ANCHORS, "method": METHODS, "xt_source": XT_SOURCES, "sampler": SAMPLERS}
+        choices = {"masks": MASK_SETS, "anchor": ANCHORS, "method": METHODS, "xt_source": XT_SOURCES, "sampler": SAMPLERS,
+                   "weighting": WEIGHTINGS}  # fmt: skip
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -65,7 +69,9 @@ class TrainConfig:
             require_positive_int(name, getattr(self, name))
         if not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
             raise ValueError(f"lr must be a number in (0, 1), got {self.lr!r}")
-        for name in ("negative_guidance", "sample_guidance"):
+        if self.weighting != "masks" and self.masks != "full":
+            raise ValueError(f"weighting={self.weighting!r} replaces the mask set's weight map: set masks='full', got {self.masks!r}")
+        for name in ("negative_guidance", "sample_guidance", "sharpness"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -100,10 +106,10 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.losses: list[float] = []
         self.unet_passes = {"forward": 0, "backward": 0}  # in single images, for equal-compute comparisons
-        self.examples: list[tuple[torch.Tensor, ...]] = []  # drawn ahead: (concept, x_t, t, target) per iteration
+        self.examples: list[tuple[torch.Tensor, ...]] = []  # drawn ahead: (concept, x_t, t, target, weights) per iteration
 
     def next_example(self) -> tuple[torch.Tensor, ...]:
-        """The next iteration's concept embedding, x_t, t and ESD target.
+        """The next iteration's concept embedding, x_t, t, ESD target and loss weights.
 
         Where x_t comes from noise, or is sampled by the frozen model (`sampler="frozen"`), no part of an
         example depends on the weights being trained, so the examples of the next `targets_ahead`
@@ -135,8 +141,12 @@ class Trainer:
         x_t, t = self.make_xt(concept, torch.cat(noises).to(model.device, self.dtype), steps)
         eps_concept, eps_empty = frozen_predictions(self.model.unet, self.frozen, x_t, t, concept, self.empty)
         target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
+        if cfg.weighting == "masks":
+            weights = self.weights.expand(count, -1, -1, -1)
+        else:  # from the predictions the target already needed: no extra pass
+            weights = concept_weights(cfg.weighting, cfg.sharpness, eps_concept, eps_empty)
         self.unet_passes["forward"] += 2 * count  # frozen concept + frozen empty
-        return list(zip(concept.split(1), x_t.split(1), t.split(1), target.split(1), strict=True))
+        return list(zip(concept.split(1), x_t.split(1), t.split(1), target.split(1), weights.split(1), strict=True))
 
     def make_xt(self, concept: torch.Tensor, noise: torch.Tensor, steps: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """The noisy inputs to train on, and their timesteps: the noise itself at timesteps `steps`, or
@@ -162,10 +172,10 @@ class Trainer:
     def step(self) -> float:
         """One ESD iteration; returns its loss. Raises FloatingPointError on a NaN or inf loss."""
         cfg, unet = self.config, self.model.unet
-        concept, x_t, t, target = self.next_example()
+        concept, x_t, t, target, weights = self.next_example()
         self.optimizer.zero_grad(set_to_none=True)
         with self.trained_in_model_dtype():  # the one pass with gradients
-            loss = weighted_mse(unet(x_t, t, concept).sample, target, self.weights)
+            loss = weighted_mse(unet(x_t, t, concept).sample, target, weights)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"loss became {loss.item()} at iteration {len(self.losses) + 1}; nothing was saved from this state. "
@@ -295,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
         "sample_guidance",
         "seed",
         "checkpoint_every",
+        "weighting",
+        "sharpness",
     ):
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=type(getattr(fields, name)), default=None, help="default: the model's recipe"

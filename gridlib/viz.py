@@ -112,6 +112,27 @@ def loss_curve(losses: list[float], window: int = 25, title: str = "ESD-X traini
     return fig
 
 
+def concept_map_figure(x_t: torch.Tensor, maps: dict[str, torch.Tensor], size: float = 1.7) -> Figure:
+    """One column per training example: its x_t (first 3 channels), then each per-example weight map
+    (`concept_maps`), relative to a plain MSE's weight, on the colour scale of `show_weight_map`."""
+    count, height, width = x_t.shape[0], *x_t.shape[-2:]
+    relative = {name: (weights[:, 0] * height * width).cpu().numpy() for name, weights in maps.items()}
+    norm = _weight_norm(np.concatenate([r.ravel() for r in relative.values()]))
+    fig, axes = plt.subplots(1 + len(maps), count, figsize=(size * count + 1.2, size * (1 + len(maps))), squeeze=False)
+    for column in range(count):
+        rgb = x_t[column, :3].float().cpu()
+        axes[0, column].imshow(((rgb - rgb.min()) / (rgb.max() - rgb.min() + 1e-8)).permute(1, 2, 0).numpy())
+        for row, values in enumerate(relative.values(), start=1):
+            image = axes[row, column].imshow(values[column], cmap="RdBu_r", norm=norm)
+    for row, name in enumerate(("x_t", *maps)):
+        axes[row, 0].set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(image, ax=axes.ravel().tolist(), label="weight / plain MSE", shrink=0.6)
+    return fig
+
+
 def ablation_bars(results: list[dict]) -> Figure:
     """Van Gogh left (lower is better) and other styles kept (higher is better), mean +/- std over seeds;
     each axis spans the data, so that differences of a few points are visible."""

@@ -141,3 +141,19 @@ def test_benchmark_table_adds_the_latest_paired_speed_up_of_each_setting():
     assert benchmark_table([{**row, "xt_source": "sample"}], paired)[0]["paired speed-up"] == "not measured"
     frozen_sampler = [{**paired[0], "sampler": "frozen"}]  # a speed-up measured with another sampler is not this row's
     assert benchmark_table([row], frozen_sampler)[0]["paired speed-up"] == "not measured"
+
+
+def test_future_work_rows_report_each_concept_map_against_plain_esd_x():
+    from gridlib.claims import future_work_rows
+
+    def entry(name, erasure):
+        return {"setting": name, "runs": [{"erasure": e, "preservation": 0.9} for e in erasure]}
+
+    study = {"study": {"seeds": [0, 1, 2]}, "results": [entry("full", [0.1, 0.12, 0.14]), entry("adaptive_grid_3", [0.02, 0.03, 0.04])]}
+    adaptive, semantic = future_work_rows(study)
+    assert (
+        "3 seeds" in adaptive["measured"]
+        and "adaptive_grid_3: Van Gogh left -9.0 ± 1.3 points (beyond seed noise), other styles kept +0.0 ± 0.0" in adaptive["measured"]
+    )
+    assert semantic["measured"].startswith("not measured")
+    assert future_work_rows(None)[0]["measured"].startswith("not measured")

@@ -7,6 +7,7 @@ import pytest
 from gridlib.evaluate import erasure_table
 from gridlib.report import (
     compare_settings,
+    comparisons_with,
     evaluation_table,
     key_comparisons,
     largest_drop,
@@ -115,3 +116,13 @@ def test_evaluation_table_gives_each_rate_its_wilson_interval():
         "after (95% interval)": "0.0% (0–11)",
         "change (points)": "-100.0",
     }
+
+
+def test_comparisons_with_one_setting_cover_every_other_setting_on_both_metrics():
+    result = read_results(RESULTS / "ablations_noise.json")
+    rows = comparisons_with(result, "full")
+    assert [(row["setting"], row["metric"]) for row in rows[:2]] == [
+        ("grid3_center", "Van Gogh left"),
+        ("grid3_center", "other styles kept"),
+    ]
+    assert len(rows) == 2 * (len(result["results"]) - 1) and {row["against"] for row in rows} == {"full"}

@@ -57,3 +57,14 @@ def test_mask_panels_are_framed_and_weight_maps_share_a_scale_centred_on_one():
     gallery = weight_map_gallery({name: mask_set(name, 64, 64) for name in ("full", "grid3_center", "multiscale")})
     norms = {ax.images[0].norm for ax in gallery.axes[:3]}
     assert len(norms) == 1 and norms.pop().vcenter == 1.0
+
+
+def test_the_concept_map_figure_has_a_row_per_map_and_a_column_per_example():
+    import torch
+
+    from gridlib.viz import concept_map_figure
+
+    maps = {"difference": torch.rand(3, 1, 8, 8) / 64, "adaptive_grid": torch.rand(3, 1, 8, 8) / 64}
+    figure = concept_map_figure(torch.randn(3, 4, 8, 8), maps)
+    panels = [ax for ax in figure.axes if ax.images and ax.get_label() != "<colorbar>"]
+    assert len(panels) == 9 and panels[0].get_ylabel() == "x_t"
