@@ -11,7 +11,7 @@ one batched pass of the frozen model.
 import json
 import math
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -286,30 +286,15 @@ def main(argv: list[str] | None = None) -> None:
     from .models import load_model
     from .settings import recipe
 
-    fields = TrainConfig()
+    defaults = TrainConfig()
     parser = argparse.ArgumentParser(description="Erase a concept with (grid-masked) ESD-X, starting from the model's recipe.")
     parser.add_argument("--model", default="toy", help="sd14, toy, tiny, or an SD1.x hub id / folder (default toy)")
     parser.add_argument("--out", required=True, help="folder for erasure.safetensors, metadata.json and checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
-    for name in (
-        "masks",
-        "iterations",
-        "lr",
-        "negative_guidance",
-        "anchor",
-        "method",
-        "xt_source",
-        "sampler",
-        "ddim_steps",
-        "sample_guidance",
-        "seed",
-        "checkpoint_every",
-        "weighting",
-        "sharpness",
-    ):
+    for name in (each.name for each in fields(TrainConfig) if each.name != "prompts"):  # one flag per config field
         parser.add_argument(
-            f"--{name.replace('_', '-')}", type=type(getattr(fields, name)), default=None, help="default: the model's recipe"
+            f"--{name.replace('_', '-')}", type=type(getattr(defaults, name)), default=None, help="default: the model's recipe"
         )
     args = vars(parser.parse_args(argv))
     name, out, resume, device = args.pop("model"), args.pop("out"), args.pop("resume"), args.pop("device")
