@@ -16,6 +16,7 @@ What each setting trains is `gridlib.studies`; the tables the book makes of a re
 """
 
 import argparse
+import functools
 import json
 import statistics
 import time
@@ -34,12 +35,17 @@ from .studies import MASK_SETTINGS, SETTINGS, StudyConfig, quick_study, same_tra
 from .train import XT_SOURCES, TrainConfig
 
 
+@functools.lru_cache(maxsize=1)
+def _judge(model_name: str, judge: str | None, device: str):
+    """The study's judge, made once per process: CLIP ViT-L/14 would otherwise load again for every run."""
+    return make_judge(model_name, judge, device)
+
+
 def _held_out_rates(model, study: StudyConfig) -> dict[str, float]:
     """The judge's style rates on held-out prompts, as every run of the study measures them."""
-    judge = make_judge(study.model, study.judge, study.device)
     return style_rates(
         model,
-        judge,
+        _judge(study.model, study.judge, study.device),
         style_suite(study.model).heldout_prompts,
         study.samples_per_style,
         steps=study.sample_steps,

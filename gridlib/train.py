@@ -32,7 +32,7 @@ from .weights import save_erasure
 XT_SOURCES = ("sample", "noise")
 SAMPLERS = ("trained", "frozen")
 CHECKPOINT_FILE = "checkpoint.safetensors"
-TARGETS_AHEAD = 3  # x_t from noise: iterations whose targets one frozen pass makes (a batch of 6 images)
+TARGETS_AHEAD = 3  # x_t from noise or the frozen sampler: iterations whose examples are made together
 
 
 @dataclass
@@ -155,8 +155,8 @@ class Trainer:
         if cfg.xt_source == "noise":
             return noise, torch.tensor(steps, device=model.device)
         self.unet_passes["forward"] += 2 * sum(steps)  # guided sampling: concept and empty, each step
-        weights = self.frozen.swapped_in() if cfg.sampler == "frozen" else self.trained_in_model_dtype()
-        with weights:
+        sampler = self.frozen.swapped_in() if cfg.sampler == "frozen" else self.trained_in_model_dtype()
+        with sampler:
             return sample_to_timesteps(model, noise, concept, self.empty, cfg.ddim_steps, steps, cfg.sample_guidance)
 
     def trained_in_model_dtype(self) -> AbstractContextManager:
