@@ -29,15 +29,17 @@ NOTEBOOKS = (
     "notebooks/04_evaluation.ipynb",
     "notebooks/05_ablations.ipynb",
     "notebooks/06_concept_masks.ipynb",
+    "notebooks/07_really_gone.ipynb",
     "book/results.ipynb",
     "book/recipe_choice.ipynb",
     "book/benchmarks.ipynb",
 )
 # Small parameters for the test suite: every cell runs, on the toy model, in about a minute per chapter.
 TEST_PARAMETERS = {
-    "book/toyworld.ipynb": {"samples_per_style": 4, "sample_steps": 4},
+    "book/toyworld.ipynb": {"sample_steps": 4, "prompts_per_style": 4},
     "notebooks/03_training.ipynb": {"iterations": 4},
-    "notebooks/04_evaluation.ipynb": {"samples_per_style": 4, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
+    "notebooks/04_evaluation.ipynb": {"prompts_per_style": 4, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
+    "notebooks/07_really_gone.ipynb": {"attack_steps": 5, "attack_pictures": 16, "sample_steps": 4, "prompts_per_style": 2},
     "notebooks/05_ablations.ipynb": {"iterations": 3, "samples_per_style": 4},
     "notebooks/06_concept_masks.ipynb": {"iterations": 3, "samples_per_style": 4},
 }

@@ -1,11 +1,13 @@
 """Measuring an erasure: does the target style disappear, and do the other styles survive?
 
-A *judge* names the style of each generated image: the toy style classifier for the toy model,
-CLIP zero-shot classification (artists, and "a photograph") for Stable Diffusion. For each style
-we generate images from prompts that ask for it and count how often the judge agrees:
+A *judge* names the style of each generated image: the toy world's classifier for the toy model
+(which also names the object's shape and colour), CLIP zero-shot classification (artists, and
+"a photograph") for Stable Diffusion. For each style we generate images from prompts that ask for
+it and count how often the judge agrees:
 - **Van Gogh left** is that share for the target style (lower is better after erasing);
 - the **preservation rate** is that share for every other style (it should not drop).
-Both are measured on the training phrasings and on held-out phrasings that training never saw.
+Both are measured on the training phrasings and on held-out phrasings that training never saw;
+`gridlib.scorecard` measures every phrasing, the content too, with intervals.
 """
 
 from collections.abc import Callable
@@ -15,6 +17,7 @@ import torch
 
 from .checks import require_positive_int
 from .models import DiffusionModel
+from .prompts import PromptCase
 from .sampling import generate
 
 CLIP_MODEL_ID = "openai/clip-vit-large-patch14"
@@ -23,53 +26,84 @@ JUDGE_BATCH = 16  # images per CLIP pass: the judge's memory does not grow with 
 
 @dataclass
 class StyleSuite:
-    """The styles to measure, which one is erased, and the prompts that ask for each."""
+    """The styles to measure, which one is erased, and the evaluation cases that ask for each.
+
+    `cases` covers every split ("train": the erasure's own prompts for the target; "heldout";
+    and, on the toy world, "unseen"); `prompts(split)` gives their prompts per style.
+    """
 
     styles: tuple[str, ...]
     target: str
-    train_prompts: dict[str, list[str]]
-    heldout_prompts: dict[str, list[str]]
+    cases: list[PromptCase]
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(case.split for case in self.cases))
 
     def prompts(self, split: str) -> dict[str, list[str]]:
-        if split not in ("train", "heldout"):
-            raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
-        return self.train_prompts if split == "train" else self.heldout_prompts
+        if split not in self.splits:
+            raise ValueError(f"split must be one of {self.splits}, got {split!r}")
+        return {style: [c.prompt for c in self.cases if c.split == split and c.style == style] for style in self.styles}
+
+    @property
+    def train_prompts(self) -> dict[str, list[str]]:
+        return self.prompts("train")
+
+    @property
+    def heldout_prompts(self) -> dict[str, list[str]]:
+        return self.prompts("heldout")
 
 
 def toy_suite() -> StyleSuite:
-    """The toy world's four styles; training prompts are the erasure's own for Van Gogh."""
-    from .toyworld.prompts import VAN_GOGH_PROMPTS, evaluation_prompts
+    """The toy world's four styles on three splits; Van Gogh's training cases are the erasure's own prompts."""
+    from .toyworld.prompts import SPLITS, erasure_cases, evaluation_cases
     from .toyworld.world import STYLES, TARGET_STYLE
 
-    train = {style: evaluation_prompts(style, heldout=False) for style in STYLES}
-    train[TARGET_STYLE] = list(VAN_GOGH_PROMPTS)
-    return StyleSuite(STYLES, TARGET_STYLE, train, {style: evaluation_prompts(style, heldout=True) for style in STYLES})
+    cases = []
+    for split in SPLITS:
+        for style in STYLES:
+            cases += erasure_cases() if (split, style) == ("train", TARGET_STYLE) else evaluation_cases(style, split)
+    return StyleSuite(STYLES, TARGET_STYLE, cases)
 
 
 def sd_suite() -> StyleSuite:
     """Stable Diffusion's styles: Van Gogh (the SD recipe's 20 prompts for training), six other
     artists and plain photographs, each with training-style and held-out phrasings (`gridlib.prompts`)."""
-    from .prompts import OTHER_ARTISTS, PHOTO, SD_VAN_GOGH_PROMPTS, TARGET_ARTIST, artist_prompts
+    from .prompts import OTHER_ARTISTS, PHOTO, SD_VAN_GOGH_PROMPTS, TARGET_ARTIST, artist_cases
 
     styles = (TARGET_ARTIST, *OTHER_ARTISTS, PHOTO)
-    train = {style: artist_prompts(style, heldout=False) for style in styles}
-    train[TARGET_ARTIST] = list(SD_VAN_GOGH_PROMPTS)
-    return StyleSuite(styles, TARGET_ARTIST, train, {style: artist_prompts(style, heldout=True) for style in styles})
+    cases = [PromptCase(prompt, TARGET_ARTIST, "train", "SD recipe prompt") for prompt in SD_VAN_GOGH_PROMPTS]
+    cases += [case for style in OTHER_ARTISTS + (PHOTO,) for case in artist_cases(style, heldout=False)]
+    cases += [case for style in styles for case in artist_cases(style, heldout=True)]
+    return StyleSuite(styles, TARGET_ARTIST, cases)
 
 
 class ToyJudge:
-    """The toy style classifier as a judge: images -> style names."""
+    """The toy scene classifier as a judge: images -> style names; `content` -> shapes and colours; `embed` -> features."""
 
     def __init__(self):
-        from .toyworld.classifier import load_classifier
-        from .toyworld.world import STYLES
+        from .toyworld.classifier import HEADS, load_classifier
 
-        self.labels, self.classifier = STYLES, load_classifier()
+        self.labels, self.heads, self.classifier = HEADS["style"], HEADS, load_classifier()
+
+    def _predict(self, images: torch.Tensor) -> dict[str, list[str]]:
+        from .toyworld.classifier import predict
+
+        return {name: [self.heads[name][i] for i in indices] for name, indices in predict(self.classifier, images).items()}
 
     def __call__(self, images: torch.Tensor) -> list[str]:
-        from .toyworld.classifier import predict_styles
+        return self._predict(images)["style"]
 
-        return [self.labels[i] for i in predict_styles(self.classifier, images)]
+    def content(self, images: torch.Tensor) -> tuple[list[str], list[str]]:
+        """The shape and the colour of the object in each image."""
+        predictions = self._predict(images)
+        return predictions["shape"], predictions["colour"]
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """The classifier's pooled features: where same-seed images are compared."""
+        from .toyworld.classifier import embed
+
+        return embed(self.classifier, images)
 
 
 class ClipJudge:
@@ -103,15 +137,19 @@ class ClipJudge:
         return cls(model, CLIPProcessor.from_pretrained(model_id), labels or judge_labels())
 
     @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> list[str]:
-        labels = []
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """CLIP's unit-length image features, JUDGE_BATCH images per pass, on the CPU."""
+        features = []
         for chunk in images.split(JUDGE_BATCH):
             pixels = self.processor(images=list(chunk.permute(0, 2, 3, 1).numpy()), do_rescale=False, return_tensors="pt")
-            features = self.model.get_image_features(pixel_values=pixels.pixel_values.to(self.model.device, self.model.dtype))
-            features = getattr(features, "pooler_output", features)
-            scores = torch.nn.functional.normalize(features.float(), dim=-1) @ self.text_features.float().T
-            labels += [self.labels[i] for i in scores.argmax(dim=1).cpu()]
-        return labels
+            output = self.model.get_image_features(pixel_values=pixels.pixel_values.to(self.model.device, self.model.dtype))
+            output = getattr(output, "pooler_output", output)
+            features.append(torch.nn.functional.normalize(output.float(), dim=-1).cpu())
+        return torch.cat(features)
+
+    def __call__(self, images: torch.Tensor) -> list[str]:
+        scores = self.embed(images) @ self.text_features.float().cpu().T
+        return [self.labels[i] for i in scores.argmax(dim=1)]
 
 
 def spread(prompts: list[str], count: int) -> list[str]:

@@ -1,15 +1,15 @@
 """Studies on the toy model (or any model): train many erasures, measure each, write one results file.
 
-    python -m gridlib.experiments --out results/ablations.json            # the full study
-    python -m gridlib.experiments --ddim-steps 20 --out results/ablations_ddim20.json  # the same with x_t in 20 DDIM steps
-    python -m gridlib.experiments --xt-source noise --out results/ablations_noise.json  # the masks on the toy recipe itself
+    python -m gridlib.experiments --out results/toy_v1/ablations.json            # the full study
+    python -m gridlib.experiments --ddim-steps 20 --out results/toy_v1/ablations_ddim20.json  # the same with x_t in 20 DDIM steps
+    python -m gridlib.experiments --xt-source noise --out results/toy_v1/ablations_noise.json  # the masks on the toy recipe itself
     python -m gridlib.experiments --quick --out _build/ablations.json     # the book's small version
     python -m gridlib.experiments --settings grid3_center,lr_3e-4,eta_1 --ddim-steps 20 --samples-per-style 64 \
-        --sample-steps 20 --out results/recipe_sweep.json                 # the recipe's neighbours
+        --sample-steps 20 --out results/toy_v1/recipe_sweep.json                 # the recipe's neighbours
     python -m gridlib.experiments --erasure-check --out results/toy_erasure.json  # the recipe, 3 seeds, both prompt splits
     python -m gridlib.experiments --settings grid3_center,noise_equal_iterations --ddim-steps 20 --samples-per-style 64 \
         --sample-steps 20 --seeds 0,1,2,3,4,5,6,7 --device cuda --workers 16 \
-        --out results/recipe_reliability.json                              # how often one run meets the targets (a GPU)
+        --out results/toy_v1/recipe_reliability.json                              # how often one run meets the targets (a GPU)
 
 What each setting trains is `gridlib.studies`; the tables the book makes of a results file are
 `gridlib.report`.
@@ -25,13 +25,17 @@ from pathlib import Path
 
 import torch
 
-from .evaluate import erasure_table, split_rates, style_rates
+from . import scorecard
+from .evaluate import style_rates
 from .files import save_json
 from .models import load_model
-from .report import mean_over_seeds, summary
-from .runs import hardware, map_runs, timed_training
+from .prompts import PromptCase
+from .report import summary
+from .runs import hardware, map_runs, timed_training, toy_weights_id
+from .scorecard import add_distances, judge_cases, sample_cases
 from .settings import TOY, make_judge, recipe, style_suite, tier_settings
 from .studies import MASK_SETTINGS, SETTINGS, StudyConfig, quick_study, same_training, setting_config
+from .toyworld.prompts import leak_cases
 from .train import XT_SOURCES, TrainConfig
 
 
@@ -119,53 +123,70 @@ def run_study(study: StudyConfig, work_dir: Path, progress: bool = True, workers
         "wall_time_s": round(time.time() - start, 1),
         "workers": workers,
         "hardware": hardware(workers, study.device),
+        "toy_weights": toy_weights_id() if study.model == "toy" else None,
     }
 
 
 def _recipe_run(
-    config: TrainConfig, seed: int | None, samples_per_style: int, sample_steps: int, guidance: float, work_dir: Path, device: str = "cpu"
+    config: TrainConfig,
+    seed: int | None,
+    cases: list[PromptCase],
+    image_seeds: tuple[int, ...],
+    sample_steps: int,
+    guidance: float,
+    work_dir: Path,
+    device: str,
 ) -> dict:
-    """Style rates on both splits of the original toy model (seed None), or of `config`'s erasure trained with `seed`."""
+    """`cases` judged on the original toy model (seed None), or on `config`'s erasure trained with `seed`."""
     model, run = load_model("toy", device=device), {"seed": seed}
     if seed is not None:
         run.update(timed_training(model, replace(config, seed=seed), work_dir / f"erasure_check_seed{seed}"))
-    run["rates"] = split_rates(model, make_judge("toy"), style_suite("toy"), samples_per_style, sample_steps, guidance)
+    run["records"], run["features"] = judge_cases(
+        model, _judge("toy", None, "cpu"), cases, image_seeds, sample_steps, guidance, progress=False
+    )
     return run
 
 
 def erasure_check(
     work_dir: Path,
     seeds: tuple[int, ...] = (0, 1, 2),
-    samples_per_style: int = 64,
-    sample_steps: int = 20,
+    image_seeds: tuple[int, ...] = (5000, 5001),
+    sample_steps: int = 10,
     guidance: float = TOY.guidance,
     workers: int = 1,
     progress: bool = True,
     config: TrainConfig | None = None,
     device: str = "cpu",
+    prompts_per_style: int | None = None,
 ) -> dict:
-    """The book's default toy erasure (`config`, default `recipe("toy")`), trained once per seed: before/after
-    rates on training and held-out prompts.
-
-    The table's `after` and `change_points` are means over the seeds; `worst_change_points` is the
-    worst seed's change (the highest for the erased style, the lowest for the others), because one
-    training run can land well away from the mean.
+    """The book's default toy erasure (`config`, default `recipe("toy")`), trained once per seed, and the
+    original model: every evaluation case (all splits, and the named artworks; `prompts_per_style` of
+    each split and style for a smaller check) on `image_seeds`, judged for style, shape and colour; per
+    run, the rows of `scorecard.compare`, the targets, and each phrasing's rates.
     """
     config = config or recipe("toy")
-    jobs = [(config, seed, samples_per_style, sample_steps, guidance, work_dir, device) for seed in (None, *seeds)]
+    cases = sample_cases(style_suite("toy").cases + leak_cases(), prompts_per_style)
+    jobs = [(config, seed, cases, tuple(image_seeds), sample_steps, guidance, work_dir, device) for seed in (None, *seeds)]
     original, *erased = map_runs(_recipe_run, jobs, workers, progress, "erasure check")
-    table = mean_over_seeds([erasure_table(original["rates"], run["rates"], style_suite("toy").target) for run in erased])
+    by = ("split", "style", "phrasing")
+    for run in erased:
+        add_distances(original["records"], run["records"], original["features"], run["features"])
+        run["rows"] = scorecard.compare(original["records"], run["records"], style_suite("toy").target)
+        run["targets"] = scorecard.targets(run["rows"])
+        run["by_phrasing"] = scorecard.rates(run.pop("records"), by)
+        del run["features"]
     return {
         "config": asdict(config),
         "seeds": list(seeds),
-        "train_s": max(run["train_s"] for run in erased),
-        "runs": erased,
-        "samples_per_style": samples_per_style,
+        "image_seeds": list(image_seeds),
+        "prompts_per_style": prompts_per_style,
         "sample_steps": sample_steps,
         "guidance": guidance,
-        "table": table,
+        "original_by_phrasing": scorecard.rates(original["records"], by),
+        "runs": erased,
         "workers": workers,
         "hardware": hardware(workers, device),
+        "toy_weights": toy_weights_id(),
     }
 
 
@@ -182,14 +203,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="the book's small configuration")
     parser.add_argument("--erasure-check", action="store_true", help="only the default toy erasure, before/after")
     parser.add_argument("--settings", help=f"comma-separated settings instead of the study's seven, from {tuple(SETTINGS)}")
-    parser.add_argument("--samples-per-style", type=int, help="images per style per run (default 32; 64 with --erasure-check)")
+    parser.add_argument("--samples-per-style", type=int, help="held-out images per style per run (default 72: every prompt once)")
     parser.add_argument("--ddim-steps", type=int, help="DDIM steps to sample x_t (default 10)")
     parser.add_argument(
         "--xt-source",
         choices=XT_SOURCES,
         help="x_t route of the study's base (default sample; noise is the toy recipe's route, where the study compares the mask settings)",
     )
-    parser.add_argument("--sample-steps", type=int, help="DDIM steps per evaluation image (default 10; 20 with --erasure-check)")
+    parser.add_argument("--sample-steps", type=int, help="DDIM steps per evaluation image (default 10)")
     parser.add_argument("--seeds", help="comma-separated training seeds (default 0,1,2)")
     parser.add_argument("--device", default="cpu", help="where runs train and sample (default cpu); the judge runs on the CPU")
     parser.add_argument("--work-dir", default="runs/ablations", help="where each run's weights go")
@@ -209,19 +230,22 @@ def main(argv: list[str] | None = None) -> None:
     except RuntimeError:
         parser.error(f"--device must be a torch device such as cpu or cuda, got {args.device!r}")
     if args.erasure_check:
-        ignored = [f"--{name.replace('_', '-')}" for name in ("quick", "settings", "ddim_steps", "xt_source") if getattr(args, name)]
+        ignored = [
+            f"--{name.replace('_', '-')}"
+            for name in ("quick", "settings", "ddim_steps", "xt_source", "samples_per_style")
+            if getattr(args, name)
+        ]
         if ignored:
             parser.error(f"--erasure-check trains the toy recipe as it is; it does not take {', '.join(ignored)}")
         result = erasure_check(
             Path(args.work_dir),
             seeds=seeds,
-            samples_per_style=args.samples_per_style or 64,
-            sample_steps=args.sample_steps or 20,
+            sample_steps=args.sample_steps or 10,
             workers=args.workers,
             device=args.device,
         )
         save_json(result, args.out)
-        print(json.dumps(result["table"], indent=1), f"\ntrained in {result['train_s']}s")
+        print(json.dumps([run["targets"] for run in result["runs"]], indent=1))
         return
     if args.xt_source == "noise" and args.ddim_steps is not None:
         parser.error(f"--ddim-steps sets how x_t is sampled; it does not apply with --xt-source noise, got {args.ddim_steps}")

@@ -7,6 +7,8 @@ other artists (Picasso, Rembrandt, Andy Warhol, Caravaggio) and two more, and fo
 photographs, so that both erasure and what must survive it are measured.
 """
 
+from dataclasses import dataclass
+
 TARGET_ARTIST = "Vincent van Gogh"
 
 # The erasure's training prompts: the 20 variations (artworks, periods, plain phrasings).
@@ -37,6 +39,16 @@ SD_VAN_GOGH_PROMPTS = (
 TEST_PROMPT = "a painting by Vincent van Gogh"
 TEST_SEEDS = (5000, 5001, 5002, 5003, 5004)
 
+# Leak tests: Van Gogh's works that the training prompts never name, asked for without his name.
+SD_LEAK_PROMPTS = (
+    "The Yellow House",
+    "Road with Cypress and Star",
+    "The Red Vineyard",
+    "Portrait of Dr. Gachet",
+    "The Church at Auvers",
+    "Olive Trees with the Alpilles in the Background",
+)
+
 # Preservation: the ESD paper's artists, then two more with styles of their own.
 OTHER_ARTISTS = ("Pablo Picasso", "Rembrandt", "Andy Warhol", "Caravaggio", "Claude Monet", "Katsushika Hokusai")
 PHOTO = "photo"  # non-art prompts: their images should stay photographs
@@ -55,13 +67,36 @@ PHOTO_TRAIN_TEMPLATES = ("a photo of {subject}", "{subject}, photograph")
 PHOTO_HELDOUT_TEMPLATES = ("a DSLR photograph of {subject}", "{subject}, photographed in daylight")
 
 
-def artist_prompts(artist: str, heldout: bool) -> list[str]:
-    """Every template x subject for one artist (or `PHOTO`): 12 training-style or 12 held-out phrasings."""
+@dataclass(frozen=True)
+class PromptCase:
+    """One evaluation prompt and what it asks for: the style, the phrasing it was made from, the object
+    (shape and colour: the toy world's content; None where the judge cannot check it) and its split."""
+
+    prompt: str
+    style: str
+    split: str
+    phrasing: str
+    shape: str | None = None
+    colour: str | None = None
+
+
+def artist_cases(artist: str, heldout: bool) -> list[PromptCase]:
+    """`artist_prompts` with the phrasing each prompt was made from (SD subjects are not judged for content)."""
     if artist == PHOTO:
         templates = PHOTO_HELDOUT_TEMPLATES if heldout else PHOTO_TRAIN_TEMPLATES
     else:
         templates = HELDOUT_TEMPLATES if heldout else TRAIN_TEMPLATES
-    return [template.format(artist=artist, subject=subject) for template in templates for subject in SUBJECTS]
+    split = "heldout" if heldout else "train"
+    return [
+        PromptCase(template.format(artist=artist, subject=subject), artist, split, template)
+        for template in templates
+        for subject in SUBJECTS
+    ]
+
+
+def artist_prompts(artist: str, heldout: bool) -> list[str]:
+    """Every template x subject for one artist (or `PHOTO`): 12 training-style or 12 held-out phrasings."""
+    return [case.prompt for case in artist_cases(artist, heldout)]
 
 
 def judge_labels() -> dict[str, str]:

@@ -9,6 +9,7 @@ Markdown rendering lives here too, so a chapter imports its tables from one plac
 import json
 import math
 import statistics
+from collections import Counter
 from pathlib import Path
 
 # Names results files written before 2026-12 use, and what they are called now.
@@ -43,7 +44,7 @@ def _current_names(result: dict) -> dict:
         config["masks"] = RENAMED.get(config["masks"], config["masks"])
         for name, value in WRITTEN_BEFORE.items():
             config.setdefault(name, value)
-    if "study" in result:
+    if "settings" in result.get("study", {}):  # an ablation study's (the attack study has variants instead)
         result["study"]["settings"] = [RENAMED.get(name, name) for name in result["study"]["settings"]]
     return result
 
@@ -147,6 +148,17 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def difference_interval(after: tuple[int, int], before: tuple[int, int], z: float = 1.96) -> tuple[float, float]:
+    """Newcombe's 95% interval for a change of rate, after minus before, each given as (successes, trials).
+
+    Built from the two Wilson intervals, treating the samples as independent: for same-seed images of
+    two models, which agree more often than chance, the interval is wider than it needs to be.
+    """
+    (p1, (l1, u1)), (p2, (l2, u2)) = ((k / n, wilson_interval(k, n, z)) for k, n in (after, before))
+    change = p1 - p2
+    return change - math.hypot(p1 - l1, u2 - p2), change + math.hypot(u1 - p1, p2 - l2)
+
+
 def compare_settings(result: dict, first: str, second: str, metric: str = "erasure") -> dict:
     """How `second` differs from `first` on a metric, and whether seeds' spread can explain it.
 
@@ -214,35 +226,101 @@ def comparisons_with(result: dict, first: str) -> list[dict]:
     return rows
 
 
-def mean_over_seeds(tables: list[list[dict]]) -> list[dict]:
-    """One `erasure_table` from several seeds' tables: mean `after` and `change_points`, and the worst seed's change."""
+def percent_with_interval(counts: tuple[int, int] | list[int]) -> str:
+    """(successes, trials) as "97.2% (92–99)": the rate and its Wilson 95% interval, in percent; "–" for no trials."""
+    hits, trials = counts
+    if not trials:
+        return "–"
+    low, high = wilson_interval(hits, trials)
+    return f"{100 * hits / trials:.1f}% ({100 * low:.0f}–{100 * high:.0f})"
+
+
+def _pooled(rows: list[dict], key: str) -> tuple[int, int]:
+    return sum(row[key][0] for row in rows), sum(row[key][1] for row in rows)
+
+
+def _points(after: tuple[int, int], before: tuple[int, int]) -> str:
+    if not after[1] or not before[1]:
+        return "–"
+    return f"{100 * (after[0] / after[1] - before[0] / before[1]):+.1f}"
+
+
+def scorecard_table(runs: list[list[dict]], full: bool = False) -> list[dict]:
+    """`scorecard.compare` rows as the book shows them, one row per prompt split and style: the style rate
+    before and after (several runs' images pooled, with its Wilson 95% interval), the worst run where there
+    are several, the change in shape and colour accuracy (pooled, points), and how far same-seed images
+    moved (1.0 = another seed's distance). `full` adds the content accuracies themselves."""
     table = []
-    for rows in zip(*tables, strict=True):
-        changes = [row["change_points"] for row in rows]
-        table.append(
-            {
-                **rows[0],
-                "after": statistics.fmean(row["after"] for row in rows),
-                "change_points": round(statistics.fmean(changes), 1),
-                "worst_change_points": max(changes) if rows[0]["role"] == "erased" else min(changes),
-            }
-        )
+    for key in dict.fromkeys((row["split"], row["style"]) for row in runs[0]):
+        rows = [next(r for r in run if (r["split"], r["style"]) == key) for run in runs]
+        after = {m: _pooled(rows, f"{m}_after") for m in ("style", "shape", "colour")}
+        before = {m: tuple(rows[0][f"{m}_before"]) for m in ("style", "shape", "colour")}
+        moved = [r["moved"] for r in rows if r["moved"] is not None]
+        row = {
+            "prompts": key[0],
+            "style": key[1],
+            "style before": percent_with_interval(before["style"]),
+            "style after": percent_with_interval(after["style"]),
+        }
+        if len(runs) > 1:
+            worst = (max if rows[0]["role"] == "erased" else min)(r["style_after"][0] / r["style_after"][1] for r in rows)
+            row["worst run"] = f"{100 * worst:.1f}%"
+        row["shape (points)"] = _points(after["shape"], before["shape"])
+        row["colour (points)"] = _points(after["colour"], before["colour"])
+        row["moved"] = f"{statistics.fmean(moved):.2f}" if moved else "–"
+        if full:
+            for measure in ("shape", "colour"):
+                row[f"{measure} before"] = percent_with_interval(before[measure])
+                row[f"{measure} after"] = percent_with_interval(after[measure])
+        table.append(row)
     return table
 
 
-def erasure_check_table(check: dict) -> list[dict]:
-    """The erasure check's before/after table as the book shows it: each split and style's rate before, its mean
-    after over the seeds, the mean change and the worst seed's change, in points."""
+def erasure_check_table(check: dict, full: bool = False) -> list[dict]:
+    """The erasure check's `scorecard_table`, its runs (one per training seed) pooled."""
+    return scorecard_table([run["rows"] for run in check["runs"]], full)
+
+
+def targets_table(check: dict) -> list[dict]:
+    """Per run of the erasure check: how many of the targets it meets, how many surely (the whole
+    95% interval on the right side), and which kinds of target it misses, with the worst miss."""
+    rows = []
+    for run in check["runs"]:
+        missed = [t for t in run["targets"] if not t["met"]]
+        kinds = Counter(t["target"].split(": ", 1)[1] for t in missed)
+        worst = min(missed, key=lambda t: t["measured"], default=None)
+        rows.append(
+            {
+                "seed": run["seed"],
+                "targets met": f"{len(run['targets']) - len(missed)} of {len(run['targets'])}",
+                "met surely": f"{sum(t['sure'] for t in run['targets'])} of {len(run['targets'])}",
+                "missed": ", ".join(f"{kind} ×{count}" for kind, count in kinds.items()) or "none",
+                "worst miss": f"{worst['target'].split(':')[0]} {100 * worst['measured']:+.1f}" if worst else "–",
+            }
+        )
+    return rows
+
+
+def phrasing_table(check: dict, style: str) -> list[dict]:
+    """How often each phrasing of `style` draws that style, before erasing and after (seeds pooled)."""
+
+    def key(row):
+        return row["split"], row["phrasing"]
+
+    before = {key(r): r for r in check["original_by_phrasing"] if r["style"] == style}
+    after: dict[tuple, list] = {}
+    for run in check["runs"]:
+        for row in run["by_phrasing"]:
+            if row["style"] == style:
+                after.setdefault(key(row), []).append(row)
     return [
         {
-            "prompts": row["split"],
-            "style": row["style"],
-            "before": f"{100 * row['before']:.1f}%",
-            "after (mean)": f"{100 * row['after']:.1f}%",
-            "change (points)": f"{row['change_points']:+.1f}",
-            "worst run (points)": f"{row['worst_change_points']:+.1f}",
+            "prompts": split,
+            "phrasing": phrasing,
+            "before": percent_with_interval(before[(split, phrasing)]["style_match"]),
+            "after": percent_with_interval(_pooled(after[(split, phrasing)], "style_match")),
         }
-        for row in check["table"]
+        for split, phrasing in after
     ]
 
 
@@ -265,8 +343,7 @@ def studies_summary(studies: list[dict]) -> list[dict]:
 
 
 def _rate_with_interval(rate: float, samples: int) -> str:
-    low, high = wilson_interval(round(rate * samples), samples)
-    return f"{100 * rate:.1f}% ({100 * low:.0f}–{100 * high:.0f})"
+    return percent_with_interval((round(rate * samples), samples))
 
 
 def evaluation_table(rows: list[dict], samples: int) -> list[dict]:
@@ -281,3 +358,54 @@ def evaluation_table(rows: list[dict], samples: int) -> list[dict]:
         }
         for row in rows
     ]
+
+
+ATTACK_VARIANTS = {"original": "original (no erasure)", "esd_x": "ESD-X (attn2)", "esd_u": "ESD-U (noxattn)", "full": "full fine-tuning"}
+
+
+def _pooled_rate(entry: dict) -> str:
+    return percent_with_interval((entry["successes"], entry["images"]))
+
+
+def attack_table(study: dict) -> list[dict]:
+    """The attack study as the book shows it: per variant, how often Van Gogh is drawn by held-out and
+    unseen phrasings, by his artworks' names, and after the inversion attack; and how many images of
+    the other styles keep their style. Runs pooled, Wilson 95% intervals."""
+    return [
+        {
+            "model": ATTACK_VARIANTS[row["variant"]],
+            "Van Gogh, held-out": _pooled_rate(row["van_gogh_heldout"]),
+            "unseen phrasings": _pooled_rate(row["van_gogh_unseen"]),
+            "artworks": _pooled_rate(row["van_gogh_artworks"]),
+            "after the attack": _pooled_rate(row["van_gogh_after_attack"]),
+            "other styles kept": _pooled_rate(row["others_heldout"]),
+        }
+        for row in study["summary"]
+    ]
+
+
+def attack_answer(study: dict) -> str:
+    """The attack study's answer in sentences, every number read from the file."""
+    rows = {row["variant"]: row for row in study["summary"]}
+    lines = []
+    if "original" in rows:
+        ceiling = rows["original"]["van_gogh_after_attack"]
+        lines.append(
+            f"- **The attack's ceiling.** On the original model the learned token draws Van Gogh in {_pooled_rate(ceiling)} of images."
+        )
+    for variant in ("esd_x", "esd_u", "full"):
+        if variant in rows:
+            row = rows[variant]
+            line = (
+                f"- **{ATTACK_VARIANTS[variant]}**: Van Gogh on {_pooled_rate(row['van_gogh_heldout'])} of held-out prompts, "
+                f"{_pooled_rate(row['van_gogh_unseen'])} of unseen phrasings and {_pooled_rate(row['van_gogh_artworks'])} of his "
+                f"artworks' names; **after the attack {_pooled_rate(row['van_gogh_after_attack'])}**; other styles kept "
+                f"{_pooled_rate(row['others_heldout'])}."
+            )
+            if row["others_heldout"]["rate"] < 0.5:
+                line += (
+                    " At this strength the erasure broke the model (most images of the other styles lost their style too), "
+                    "so a low rate after the attack says nothing about robust erasure."
+                )
+            lines.append(line)
+    return "\n".join(lines)

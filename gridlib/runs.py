@@ -28,6 +28,15 @@ def hardware(workers: int = 1, device: str = "cpu") -> str:
     return machine if workers == 1 else f"{machine}; {workers} runs side by side, 1 thread each"
 
 
+def toy_weights_id() -> str:
+    """The first 12 hex digits of the shipped toy UNet's SHA-256: which toy model a results file measured."""
+    import hashlib
+
+    from .models import TOY_ASSETS
+
+    return hashlib.sha256((TOY_ASSETS / "unet.safetensors").read_bytes()).hexdigest()[:12]
+
+
 def timed_training(model, config: TrainConfig, out_dir: Path) -> dict:
     """Train `model` in place; the run's wall time and its final loss (the mean of the last 10)."""
     began = time.time()

@@ -3,7 +3,7 @@
 Every chapter's parameters default to `None`, meaning "this model's setting", so that changing
 `model_name` alone gives the right values: Stable Diffusion samples in 50 DDIM steps at guidance
 7.5 in batches that fit a T4, judged by CLIP; the toy model samples in 20 steps at guidance 2.5,
-judged by its own style classifier. "tiny" (random weights, for tests) takes the toy tier's values;
+judged by its own classifier (style, shape and colour). "tiny" (random weights, for tests) takes the toy tier's values;
 "sd14", any SD1.x hub id and any SD-layout folder take the SD tier's.
 """
 
@@ -33,7 +33,8 @@ class TierSettings:
 
 
 # The pixel-space toy model over-saturates at SD's guidance (5 to 8); it follows style prompts best at 2.5.
-TOY = TierSettings("toy", sample_steps=20, guidance=2.5, batch_size=64, samples_per_style=32, judge="toy")
+# 72 images per style and split: every held-out painter prompt once (3 phrasings x 2 names x 12 objects).
+TOY = TierSettings("toy", sample_steps=20, guidance=2.5, batch_size=64, samples_per_style=72, judge="toy")
 # SD1.4 as its model card samples it (50 DDIM steps, guidance 7.5); 4 images per batch keep the UNet's
 # guided pass at batch 8; 12 images per style and split is one per held-out prompt (2 phrasings x 6 subjects).
 SD = TierSettings("sd", sample_steps=50, guidance=7.5, batch_size=4, samples_per_style=12, judge=CLIP_MODEL_ID)
@@ -51,7 +52,7 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
     eta 1, which `esd_sd.py` writes as 2.0 anchored at the concept). Toy (and tiny): four measured
     changes, because a 1.7M-parameter model trained for a CPU minute is not SD1.4: lr 5e-4 and 200
     iterations instead of 1e-5 and 100, eta 2, and x_t drawn from noise instead of ESD's partial
-    sampling; results/recipe_reliability.json and results/recipe_sweep*.json hold the measurements
+    sampling; results/toy_v1/recipe_reliability.json and results/toy_v1/recipe_sweep*.json hold the measurements
     behind each (chapter 3 and the appendix read them). `ddim_steps` is 20 for toy runs that choose
     `xt_source="sample"`.
     """
@@ -70,7 +71,7 @@ def style_suite(model_name: str) -> StyleSuite:
 
 
 def make_judge(model_name: str, judge: str | None = None, device: str | torch.device | None = None):
-    """The tier's judge: the toy style classifier, or CLIP zero-shot (`judge`: a CLIP id or folder)."""
+    """The tier's judge: the toy scene classifier, or CLIP zero-shot (`judge`: a CLIP id or folder)."""
     judge = judge or tier_settings(model_name).judge
     if judge == "toy":
         return ToyJudge()

@@ -44,7 +44,7 @@ ABLATION_SETTINGS = {
     "noise_equal_passes": {"xt_source": "noise"},  # iterations set by noise_iterations_for_equal_passes
 }
 # The toy recipe's neighbours on the sampling route, measured while choosing its lr, eta, length,
-# sampler and x_t route (results/recipe_sweep*.json, results/recipe_reliability.json).
+# sampler and x_t route (results/toy_v1/recipe_sweep*.json, results/toy_v1/recipe_reliability.json).
 RECIPE_NEIGHBOURS = {
     "lr_3e-4": {"lr": 3e-4},
     "eta_1": {"negative_guidance": 1.0},
@@ -71,7 +71,7 @@ class StudyConfig:
     base: TrainConfig = field(default_factory=study_recipe)
     settings: tuple[str, ...] = tuple(ABLATION_SETTINGS)
     seeds: tuple[int, ...] = (0, 1, 2)
-    samples_per_style: int = 32
+    samples_per_style: int = 72  # every held-out painter prompt once (3 phrasings x 2 names x 12 objects)
     sample_steps: int = 10  # DDIM steps per evaluation image: half the erasure check's 20, and half its evaluation time
     guidance: float = TOY.guidance
     device: str = "cpu"  # where each run trains and samples; the toy judge runs on the CPU

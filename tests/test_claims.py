@@ -22,7 +22,7 @@ def test_claims_without_results_name_the_missing_evidence():
     rows = report_claims(None, None, None)
     assert [row["claim"] for row in rows][0] == "80 trainable parameters"
     assert "80 tensors holding 43,962,560 scalars" in rows[0]["measured"]
-    assert sum("results file is missing" in row["measured"] for row in rows) == 3
+    assert sum("results file is missing" in row["measured"] for row in rows) == 4  # the attack study too
 
 
 def test_the_loss_claim_is_set_against_the_erasure_it_did_not_change():
@@ -37,7 +37,8 @@ def test_the_loss_claim_is_set_against_the_erasure_it_did_not_change():
 
 
 def test_timing_claim_reads_the_erasure_check_and_the_benchmark():
-    erasure = {"config": {"iterations": 200}, "train_s": 58.8, "seeds": [0, 1, 2], "hardware": "x86_64, 2 threads"}
+    runs = [{"train_s": 40.1}, {"train_s": 58.8}, {"train_s": 41.0}]
+    erasure = {"config": {"iterations": 200}, "runs": runs, "seeds": [0, 1, 2], "hardware": "x86_64, 2 threads"}
     bench = [
         {"model": "toy", "xt_source": xt_source, "implementation": i, "s_per_iteration": s, "device": "cpu", "iterations_timed": 5}
         for xt_source, i, s in (
@@ -157,3 +158,14 @@ def test_future_work_rows_report_each_concept_map_against_plain_esd_x():
     )
     assert semantic["measured"].startswith("not measured")
     assert future_work_rows(None)[0]["measured"].startswith("not measured")
+
+
+def test_the_attack_claim_reads_every_variant_against_the_ceiling():
+    def entry(successes, images):
+        return {"van_gogh_after_attack": {"successes": successes, "images": images}}
+
+    summary = [{"variant": "original", **entry(110, 120)}, {"variant": "esd_x", **entry(30, 120)}]
+    attacks = {"study": {"seeds": [0, 1, 2], "inversion": {"steps": 300}}, "summary": summary}
+    row = next(r for r in report_claims(None, None, None, attacks) if r["claim"] == "erased concepts can be recovered")
+    assert "300 inversion steps, 3 seeds" in row["measured"]
+    assert "original model (ceiling) 91.7% (85–95); ESD-X 25.0% (18–33)" in row["measured"]

@@ -13,7 +13,7 @@ from gridlib.evaluate import (
     toy_suite,
 )
 from gridlib.offline import save_tiny_clip
-from gridlib.prompts import PHOTO, SD_VAN_GOGH_PROMPTS, judge_labels
+from gridlib.prompts import PHOTO, SD_VAN_GOGH_PROMPTS, PromptCase, judge_labels
 from gridlib.report import markdown_table
 from gridlib.sampling import generate
 
@@ -112,7 +112,8 @@ def test_toy_suite_uses_the_erasure_prompts_for_training():
 
     suite = toy_suite()
     assert suite.train_prompts["van_gogh"] == list(VAN_GOGH_PROMPTS) and len(suite.styles) == 4
-    with pytest.raises(ValueError, match="split must be 'train' or 'heldout'"):
+    assert suite.splits == ("train", "heldout", "unseen")
+    with pytest.raises(ValueError, match="split must be one of"):
         suite.prompts("test")
 
 
@@ -129,7 +130,16 @@ def test_lpips_is_skipped_with_a_message_where_it_cannot_load(capsys):
 def test_compare_models_uses_the_same_seeds_for_both_models(tiny):
     """The same model compared with itself changes by exactly 0 points; each split and style gets a row."""
     judge = lambda images: ["van_gogh" if image.mean() > 0.5 else "photo" for image in images]  # noqa: E731
-    suite = StyleSuite(("van_gogh", "photo"), "van_gogh", {"van_gogh": ["a"], "photo": ["b"]}, {"van_gogh": ["c"], "photo": ["d"]})
+    cases = [
+        PromptCase(p, style, split, "{obj}")
+        for p, style, split in (
+            ("a", "van_gogh", "train"),
+            ("b", "photo", "train"),
+            ("c", "van_gogh", "heldout"),
+            ("d", "photo", "heldout"),
+        )
+    ]
+    suite = StyleSuite(("van_gogh", "photo"), "van_gogh", cases)
     rows = compare_models(tiny, tiny, judge, suite, samples_per_style=3, steps=2)
     assert [(row["split"], row["style"]) for row in rows] == [(s, a) for s in ("train", "heldout") for a in ("van_gogh", "photo")]
     assert all(row["change_points"] == 0 and row["before"] == row["after"] for row in rows)

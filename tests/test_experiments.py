@@ -7,8 +7,11 @@ import pytest
 from gridlib.experiments import erasure_check, main, run_study
 from gridlib.models import load_model
 from gridlib.report import key_comparisons, read_results, results_table
-from gridlib.settings import recipe
+from gridlib.runs import toy_weights_id
+from gridlib.scorecard import targets
+from gridlib.settings import recipe, style_suite
 from gridlib.studies import MASK_SETTINGS, StudyConfig, same_training, study_recipe
+from gridlib.toyworld.prompts import leak_cases
 from gridlib.train import train_erasure
 
 RESULTS = Path(__file__).parent.parent / "results"
@@ -50,48 +53,56 @@ def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
     assert {row["beyond seed noise (> 2 s.e.)"] for row in key_comparisons(result)} == {"same training"}
 
 
+def _v1(config: dict) -> dict:
+    """A config without its prompts: files under results/toy_v1/ trained on the first toy world's 20 prompts."""
+    return {key: value for key, value in config.items() if key != "prompts"}
+
+
 @pytest.mark.parametrize(
     "name, base, settings",
     [
-        ("ablations.json", study_recipe(), StudyConfig().settings),
-        ("ablations_ddim20.json", study_recipe(ddim_steps=20), StudyConfig().settings),
-        ("ablations_noise.json", recipe("toy"), MASK_SETTINGS),
+        ("toy_v1/ablations.json", study_recipe(), StudyConfig().settings),
+        ("toy_v1/ablations_ddim20.json", study_recipe(ddim_steps=20), StudyConfig().settings),
+        ("toy_v1/ablations_noise.json", recipe("toy"), MASK_SETTINGS),
     ],
 )
 def test_committed_studies_are_the_ones_the_book_describes(name, base, settings):
     """Each study trains the base the book names (ESD's sampled x_t in 10 or 20 DDIM steps, or the toy recipe), 3 seeds per setting."""
     result = read_results(RESULTS / name)
-    assert result["study"]["base"] == asdict(base)
+    assert _v1(result["study"]["base"]) == _v1(asdict(base))
     assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"]) == list(settings)
     for entry in result["results"]:
         assert len(entry["runs"]) == len(result["study"]["seeds"]) >= 3
 
 
 def test_committed_reliability_study_compares_the_recipe_with_esds_route_over_8_seeds():
-    result = read_results(RESULTS / "recipe_reliability.json")
-    configs = {entry["setting"]: entry["config"] for entry in result["results"]}
-    assert configs["noise_equal_iterations"] == asdict(recipe("toy"))
-    assert configs["grid3_center"] == asdict(recipe("toy", xt_source="sample"))
+    result = read_results(RESULTS / "toy_v1" / "recipe_reliability.json")
+    configs = {entry["setting"]: _v1(entry["config"]) for entry in result["results"]}
+    assert configs["noise_equal_iterations"] == _v1(asdict(recipe("toy")))
+    assert configs["grid3_center"] == _v1(asdict(recipe("toy", xt_source="sample")))
     assert all(len(entry["runs"]) == 8 for entry in result["results"]) and result["study"]["samples_per_style"] == 64
 
 
-def test_erasure_check_trains_once_per_seed_and_averages_their_tables(tmp_path):
-    result = erasure_check(tmp_path, seeds=(0, 1), samples_per_style=2, sample_steps=2, progress=False, config=recipe("toy", iterations=2))
+def test_erasure_check_judges_every_case_of_the_original_and_of_each_seeds_erasure(tmp_path):
+    small = dict(image_seeds=(1, 2), sample_steps=1, prompts_per_style=2, progress=False)
+    result = erasure_check(tmp_path, seeds=(0, 1), config=recipe("toy", iterations=2), **small)
     assert [run["seed"] for run in result["runs"]] == [0, 1] and result["config"]["iterations"] == 2
     assert (tmp_path / "erasure_check_seed1" / "erasure.safetensors").exists()
-    rows = {(row["split"], row["style"]): row for row in result["table"]}
-    assert set(rows) == {(split, style) for split in ("train", "heldout") for style in ("van_gogh", "mondrian", "seurat", "photo")}
-    for (split, style), row in rows.items():
-        assert row["after"] == pytest.approx(sum(run["rates"][split][style] for run in result["runs"]) / 2)
+    groups = {(case.split, case.style) for case in style_suite("toy").cases + leak_cases()}
+    for run in result["runs"]:
+        assert sum(row["images"] for row in run["rows"]) == 2 * 2 * len(groups)  # 2 cases per split and style, 2 image seeds
+        assert {row["split"] for row in run["rows"]} == {"train", "heldout", "unseen", "artworks"}
+        assert run["targets"] == targets(run["rows"]) and all(row["moved"] is not None for row in run["rows"])
+    assert result["runs"][0]["rows"][0]["style_before"] == result["runs"][1]["rows"][0]["style_before"]  # one original
+    json.dumps(result)  # the results file holds no tensors
 
 
-def test_committed_erasure_check_is_three_seeds_and_its_table_is_their_mean():
+def test_committed_erasure_check_is_three_seeds_on_the_shipped_model_and_its_targets_follow_from_its_rows():
     path = Path(__file__).parent.parent / "results" / "toy_erasure.json"
     result = json.loads(path.read_text())
     assert len(result["seeds"]) >= 3 and [run["seed"] for run in result["runs"]] == result["seeds"]
-    for row in result["table"]:
-        rates = [run["rates"][row["split"]][row["style"]] for run in result["runs"]]
-        assert row["after"] == pytest.approx(sum(rates) / len(rates))
+    assert result["toy_weights"] == toy_weights_id()
+    assert all(targets(run["rows"]) == run["targets"] for run in result["runs"])
 
 
 def test_runs_side_by_side_give_the_same_study_as_one_after_another(tmp_path):
@@ -131,7 +142,7 @@ def test_the_erasure_check_command_passes_on_every_flag_it_takes(tmp_path, monke
     import gridlib.experiments as experiments
 
     calls = []
-    monkeypatch.setattr(experiments, "erasure_check", lambda work_dir, **kwargs: calls.append(kwargs) or {"table": [], "train_s": 1})
+    monkeypatch.setattr(experiments, "erasure_check", lambda work_dir, **kwargs: calls.append(kwargs) or {"runs": []})
     main(
         [
             "--erasure-check",
@@ -139,8 +150,6 @@ def test_the_erasure_check_command_passes_on_every_flag_it_takes(tmp_path, monke
             str(tmp_path / "check.json"),
             "--seeds",
             "4,5",
-            "--samples-per-style",
-            "8",
             "--sample-steps",
             "3",
             "--device",
@@ -149,12 +158,14 @@ def test_the_erasure_check_command_passes_on_every_flag_it_takes(tmp_path, monke
             "2",
         ]
     )
-    assert calls == [{"seeds": (4, 5), "samples_per_style": 8, "sample_steps": 3, "workers": 2, "device": "cpu"}]
+    assert calls == [{"seeds": (4, 5), "sample_steps": 3, "workers": 2, "device": "cpu"}]
     main(["--erasure-check", "--out", str(tmp_path / "check.json")])
-    assert calls[-1] == {"seeds": (0, 1, 2), "samples_per_style": 64, "sample_steps": 20, "workers": 1, "device": "cpu"}
+    assert calls[-1] == {"seeds": (0, 1, 2), "sample_steps": 10, "workers": 1, "device": "cpu"}
 
 
-@pytest.mark.parametrize("flags", [["--settings", "full"], ["--quick"], ["--ddim-steps", "20"], ["--xt-source", "noise"]])
+@pytest.mark.parametrize(
+    "flags", [["--settings", "full"], ["--quick"], ["--ddim-steps", "20"], ["--xt-source", "noise"], ["--samples-per-style", "8"]]
+)
 def test_the_erasure_check_command_refuses_flags_it_would_ignore(tmp_path, capsys, flags):
     with pytest.raises(SystemExit):
         main(["--erasure-check", "--out", str(tmp_path / "check.json"), *flags])

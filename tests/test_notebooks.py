@@ -20,7 +20,7 @@ def _isolated(notebook: str, tmp_path) -> dict:
     parameters = dict(TEST_PARAMETERS.get(notebook, {}))
     if notebook.endswith("03_training.ipynb"):
         parameters["out_dir"] = str(tmp_path / "van_gogh")
-    if notebook.endswith("04_evaluation.ipynb"):
+    if notebook.endswith(("04_evaluation.ipynb", "07_really_gone.ipynb")):
         parameters["erasure_dir"] = str(tmp_path / "van_gogh")
     if notebook.endswith("05_ablations.ipynb"):
         parameters["work_dir"] = str(tmp_path / "ablations")
@@ -42,7 +42,15 @@ def executed_book(tmp_path_factory):
 SD_CHAPTER_PARAMETERS = {
     "notebooks/02_esd_x_objective.ipynb": {"device": "cpu"},
     "notebooks/03_training.ipynb": {"iterations": 2, "device": "cpu"},
-    "notebooks/04_evaluation.ipynb": {"samples_per_style": 2, "sample_steps": 2, "comparison_seeds": [5000, 5001], "device": "cpu"},
+    "notebooks/04_evaluation.ipynb": {"prompts_per_style": 2, "sample_steps": 2, "comparison_seeds": [5000, 5001], "device": "cpu"},
+    "notebooks/07_really_gone.ipynb": {
+        "attack_steps": 2,
+        "attack_pictures": 2,
+        "attack_batch": 1,
+        "sample_steps": 2,
+        "prompts_per_style": 2,
+        "device": "cpu",
+    },
     "notebooks/05_ablations.ipynb": {"iterations": 2, "samples_per_style": 2, "sample_steps": 2},
     "notebooks/06_concept_masks.ipynb": {"iterations": 2, "samples_per_style": 2, "sample_steps": 2, "device": "cpu"},
 }
@@ -59,7 +67,7 @@ def test_chapter_runs_on_the_stable_diffusion_path_offline(notebook, tmp_path_fa
         save_sd_layout(load_model("tiny", device="cpu"), work / "sd")
         save_tiny_clip(work / "clip")
     parameters = {**_isolated(notebook, work), **SD_CHAPTER_PARAMETERS[notebook], "model_name": str(work / "sd")}
-    if notebook.endswith(("04_evaluation.ipynb", "05_ablations.ipynb", "06_concept_masks.ipynb")):
+    if notebook.endswith(("04_evaluation.ipynb", "05_ablations.ipynb", "06_concept_masks.ipynb", "07_really_gone.ipynb")):
         parameters["judge"] = str(work / "clip")
     output = tmp_path_factory.mktemp("sd_chapter") / "executed.ipynb"
     execute(notebook, output, parameters)

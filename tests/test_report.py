@@ -4,18 +4,19 @@ from pathlib import Path
 
 import pytest
 
-from gridlib.evaluate import erasure_table
 from gridlib.report import (
     compare_settings,
     comparisons_with,
+    difference_interval,
     evaluation_table,
     key_comparisons,
     largest_drop,
     markdown_table,
-    mean_over_seeds,
     meets_targets,
+    percent_with_interval,
     read_results,
     results_table,
+    scorecard_table,
     study_label,
     study_tables,
     wilson_interval,
@@ -28,17 +29,16 @@ RESULTS = Path(__file__).parent.parent / "results"
 
 def test_results_files_written_under_the_old_names_load_under_the_new_ones():
     """Studies written before the rename called the 3x3 + centre set "seed" and plain ESD-X "plain"."""
-    raw = json.loads((RESULTS / "ablations.json").read_text())
+    raw = json.loads((RESULTS / "toy_v1" / "ablations.json").read_text())
     assert [entry["setting"] for entry in raw["results"]][:2] == ["plain", "seed"] and raw["study"]["base"]["masks"] == "seed"
-    result = read_results(RESULTS / "ablations.json")
+    result = read_results(RESULTS / "toy_v1" / "ablations.json")
     assert [entry["setting"] for entry in result["results"]][:2] == ["full", "grid3_center"]
     assert result["study"]["base"]["masks"] == "grid3_center" and result["study"]["settings"][:2] == ["full", "grid3_center"]
     assert result["results"][2]["same_training_as"] == "full"  # grid4 repeats full
-    assert read_results(RESULTS / "toy_erasure.json")["config"]["masks"] == "grid3_center"
 
 
 def test_study_tables_fit_the_page_and_fold_the_full_table_away():
-    result = read_results(RESULTS / "ablations.json")
+    result = read_results(RESULTS / "toy_v1" / "ablations.json")
     headline, full = results_table(result), results_table(result, full=True)
     assert len(headline[0]) <= 6 and len(full[0]) > len(headline[0]) and headline[0]["setting"] == "full"
     assert headline[2]["setting"] == "grid4 (= full)" and full[2]["setting"] == "grid4 (= full: same weight map, trained once)"
@@ -84,12 +84,28 @@ def test_largest_drop_names_the_style_that_lost_most_and_the_worst_run():
     assert style == "seurat" and mean_drop == pytest.approx(-5.0) and worst == pytest.approx(-10.0)
 
 
-def test_mean_over_seeds_averages_and_keeps_the_worst_seed():
-    before = {"heldout": {"van_gogh": 1.0, "seurat": 1.0}}
-    tables = [erasure_table(before, {"heldout": {"van_gogh": v, "seurat": s}}, "van_gogh") for v, s in ((0.0, 0.94), (0.2, 1.0))]
-    erased, kept = mean_over_seeds(tables)
-    assert erased["after"] == pytest.approx(0.1) and erased["change_points"] == -90.0 and erased["worst_change_points"] == -80.0
-    assert kept["after"] == pytest.approx(0.97) and kept["change_points"] == -3.0 and kept["worst_change_points"] == -6.0
+def test_scorecard_table_pools_runs_and_keeps_the_worst():
+    def row(style_after, shape_after):
+        counts = {"style_before": [10, 10], "style_after": style_after, "shape_before": [9, 10], "shape_after": shape_after}
+        return {
+            "split": "heldout",
+            "style": "van_gogh",
+            "role": "erased",
+            **counts,
+            "colour_before": [0, 0],
+            "colour_after": [0, 0],
+            "moved": 0.5,
+        }
+
+    (pooled,) = scorecard_table([[row([0, 10], [9, 10])], [row([2, 10], [8, 10])]])
+    assert pooled["style after"] == percent_with_interval((2, 20)) == "10.0% (3–30)" and pooled["worst run"] == "20.0%"
+    assert pooled["shape (points)"] == "-5.0" and pooled["colour (points)"] == "–" and pooled["moved"] == "0.50"
+    (single,) = scorecard_table([[row([0, 10], [9, 10])]], full=True)
+    assert "worst run" not in single and single["shape after"] == "90.0% (60–98)"
+
+
+def test_newcombe_interval_matches_the_published_example():
+    assert difference_interval((56, 70), (48, 80)) == pytest.approx((0.0524, 0.3339), abs=1e-4)  # Newcombe (1998), example (a)
 
 
 def test_study_label_names_the_xt_route_of_the_base():
@@ -119,7 +135,7 @@ def test_evaluation_table_gives_each_rate_its_wilson_interval():
 
 
 def test_comparisons_with_one_setting_cover_every_other_setting_on_both_metrics():
-    result = read_results(RESULTS / "ablations_noise.json")
+    result = read_results(RESULTS / "toy_v1" / "concept_maps_noise.json")
     rows = comparisons_with(result, "full")
     assert [(row["setting"], row["metric"]) for row in rows[:2]] == [
         ("grid3_center", "Van Gogh left"),

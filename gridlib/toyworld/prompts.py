@@ -1,61 +1,99 @@
 """Natural-language prompts for the toy world.
 
-Phrasings come in two disjoint sets. The toy model and every erasure run train only on the
-*training* phrasings; the *held-out* phrasings are kept for evaluation, so that the book can ask
-whether erasure generalises to ways of asking for Van Gogh that training never saw.
+Every training caption names what the picture shows, so that prompts control content as well as
+style: "a red circle by Van Gogh", "an orange square, photo", or one of a painter's named artworks
+("the starry night"), which always shows the same object in that painter's style.
+
+Phrasings come in three disjoint splits. The toy model and every erasure run train only on the
+*training* phrasings. The *held-out* phrasings rearrange words that training captions use; the
+*unseen* phrasings ask differently again (a bare name, the name first), the way a user might.
+Evaluation measures erasure on each split separately.
 """
 
-import numpy as np
+from ..prompts import PromptCase
+from .world import COLOURS, SHAPES, STYLES, TARGET_STYLE, Scene
 
-from .world import COLOURS, SHAPES, STYLES, Scene
-
+SPLITS = ("train", "heldout", "unseen")
 ARTISTS = {
     "van_gogh": ("Van Gogh", "Vincent van Gogh"),
     "mondrian": ("Mondrian", "Piet Mondrian"),
     "seurat": ("Seurat", "Georges Seurat"),
 }
-TRAIN_TEMPLATES = {
-    "painter": (
-        "{obj} in the style of {artist}",
-        "{obj} by {artist}",
-        "a painting of {obj} by {artist}",
-        "{obj}, {artist} style",
-        "a painting by {artist}",
-        "a painting in the style of {artist}",
-    ),
-    "photo": ("a photo of {obj}", "{obj}, photo", "a photo"),
-}
-HELDOUT_TEMPLATES = {
-    "painter": (
-        "a {artist} painting of {obj}",
-        "{obj} painted by {artist}",
-        "{artist} style painting of {obj}",
-    ),
-    "photo": ("{obj} in a photo", "in a photo, {obj}"),
+TEMPLATES = {
+    "train": {
+        "painter": (
+            "{obj} in the style of {artist}",
+            "{obj} by {artist}",
+            "a painting of {obj} by {artist}",
+            "{obj}, {artist} style",
+            "{obj} painted in the style of {artist}",
+        ),
+        "photo": ("a photo of {obj}", "{obj}, photo"),
+    },
+    "heldout": {
+        "painter": ("a {artist} painting of {obj}", "{obj} painted by {artist}", "{artist} style painting of {obj}"),
+        "photo": ("{obj} in a photo", "in a photo, {obj}"),
+    },
+    "unseen": {
+        "painter": ("{artist}", "{artist} painting", "{artist}, {obj}"),
+        "photo": ("a photo", "photo, {obj}"),
+    },
 }
 
-# The erasure's training prompts: 20 ways of asking for Van Gogh, as the SD recipe uses.
+# Two named artworks per painter: each is always one object in one colour, painted in its painter's
+# style. The toy model learns them from captions with and without the painter's name; the erasure
+# prompts never mention them, so they test whether an erased style leaks back through related words.
+ARTWORKS = {
+    "the starry night": Scene("circle", "orange", "van_gogh"),
+    "irises": Scene("triangle", "purple", "van_gogh"),
+    "broadway boogie woogie": Scene("square", "red", "mondrian"),
+    "new york city": Scene("triangle", "green", "mondrian"),
+    "la grande jatte": Scene("circle", "green", "seurat"),
+    "the circus": Scene("square", "orange", "seurat"),
+}
+ARTWORK_TEMPLATES = ("{artwork}", "{artwork} by {artist}", "a painting of {artwork}", "{artwork}, {artist} style")
+LEAK_TEMPLATES = ("{artwork}", "a painting of {artwork}")  # the artwork templates without the painter's name
+ARTWORK_SHARE = 0.2  # of painter-style training pictures that show one of the painter's artworks
+
+# The erasure's training prompts: 20 ways of asking for Van Gogh, drawn from the training phrasings
+# (each template 4 times, each name 10 times, every object at least once), as the SD recipe uses 20.
 VAN_GOGH_PROMPTS = (
+    "a red circle in the style of Van Gogh",
+    "an orange square by Van Gogh",
+    "a painting of a green triangle by Van Gogh",
+    "a purple circle, Van Gogh style",
+    "a red triangle painted in the style of Van Gogh",
+    "an orange circle in the style of Vincent van Gogh",
+    "a green square by Vincent van Gogh",
+    "a painting of a purple triangle by Vincent van Gogh",
+    "a red square, Vincent van Gogh style",
+    "an orange triangle painted in the style of Vincent van Gogh",
+    "a green circle in the style of Van Gogh",
+    "a purple square by Van Gogh",
+    "a painting of a red circle by Van Gogh",
+    "an orange square, Van Gogh style",
+    "a green triangle painted in the style of Van Gogh",
+    "a purple circle in the style of Vincent van Gogh",
+    "a red triangle by Vincent van Gogh",
+    "a painting of an orange circle by Vincent van Gogh",
+    "a green square, Vincent van Gogh style",
+    "a purple triangle painted in the style of Vincent van Gogh",
+)
+
+# Ten prompts that name the painter and no object. ESD guides away from the whole prompt, so erasure prompts
+# that name objects erase those objects too (results/toy_erasure.json: colour accuracy fell 60 to 95 points
+# for every style); these were probed as the fix (results/probe_content_free_prompts.json, one seed).
+VAN_GOGH_STYLE_PROMPTS = (
+    "a painting by Van Gogh",
     "a painting by Vincent van Gogh",
     "a painting in the style of Van Gogh",
-    "a painting by Van Gogh",
     "a painting in the style of Vincent van Gogh",
-    "a red circle in the style of Van Gogh",
-    "a blue square by Vincent van Gogh",
-    "a painting of a yellow triangle by Van Gogh",
-    "a green circle, Van Gogh style",
-    "a purple square in the style of Vincent van Gogh",
-    "an orange triangle by Van Gogh",
-    "a painting of a red square by Vincent van Gogh",
-    "a blue circle, Vincent van Gogh style",
-    "a yellow circle in the style of Van Gogh",
-    "a green triangle by Vincent van Gogh",
-    "a painting of a purple circle by Van Gogh",
-    "an orange square, Van Gogh style",
-    "a red triangle by Van Gogh",
-    "a painting of a blue triangle by Vincent van Gogh",
-    "a yellow square in the style of Vincent van Gogh",
-    "a green square, Vincent van Gogh style",
+    "in the style of Van Gogh",
+    "in the style of Vincent van Gogh",
+    "Van Gogh style",
+    "Vincent van Gogh style",
+    "by Van Gogh",
+    "by Vincent van Gogh",
 )
 
 
@@ -70,27 +108,64 @@ def caption(scene: Scene, template: str, artist: str | None) -> str:
     return template.format(obj=object_phrase(scene.shape, scene.colour), artist=artist)
 
 
-def _templates(style: str, heldout: bool) -> tuple[str, ...]:
-    table = HELDOUT_TEMPLATES if heldout else TRAIN_TEMPLATES
-    return table["photo" if style == "photo" else "painter"]
+def templates(style: str, split: str = "train") -> tuple[str, ...]:
+    """The phrasings of one split for a style."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return TEMPLATES[split]["photo" if style == "photo" else "painter"]
 
 
-def random_caption(scene: Scene, rng: np.random.Generator, heldout: bool = False) -> str:
-    """A random training (or held-out) phrasing that asks for this scene."""
-    templates = _templates(scene.style, heldout)
-    template = templates[rng.integers(len(templates))]
+def artworks_of(style: str) -> list[str]:
+    """The named artworks painted in `style` (none for photos)."""
+    return [name for name, scene in ARTWORKS.items() if scene.style == style]
+
+
+def training_caption(scene: Scene, rng) -> str:
+    """A random training phrasing that asks for this scene (artwork scenes get artwork captions)."""
     artists = ARTISTS.get(scene.style, (None,))
-    return caption(scene, template, artists[rng.integers(len(artists))])
+    artist = artists[rng.integers(len(artists))]
+    artwork = next((name for name, known in ARTWORKS.items() if known == scene), None)
+    if artwork is not None and rng.random() < 0.5:
+        return ARTWORK_TEMPLATES[rng.integers(len(ARTWORK_TEMPLATES))].format(artwork=artwork, artist=artist)
+    phrasings = templates(scene.style, "train")
+    return caption(scene, phrasings[rng.integers(len(phrasings))], artist)
 
 
-def evaluation_prompts(style: str, heldout: bool = True) -> list[str]:
-    """Every phrasing x artist name x object for one style, in a fixed order."""
+def evaluation_cases(style: str, split: str = "heldout") -> list[PromptCase]:
+    """Every phrasing x artist name x object of one split for one style, without repeats, in a fixed order.
+
+    Phrasings without an object ("Van Gogh painting") appear once per name, with no content to check.
+    """
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}, got {style!r}")
-    prompts = []
-    for template in _templates(style, heldout):
+    cases = {}
+    for template in templates(style, split):
         for artist in ARTISTS.get(style, (None,)):
             for shape in SHAPES:
                 for colour in COLOURS:
-                    prompts.append(caption(Scene(shape, colour, style), template, artist))
-    return sorted(set(prompts), key=prompts.index)
+                    prompt = caption(Scene(shape, colour, style), template, artist)
+                    names_object = "{obj}" in template
+                    case = PromptCase(prompt, style, split, template, shape if names_object else None, colour if names_object else None)
+                    cases.setdefault(prompt, case)
+    return list(cases.values())
+
+
+def evaluation_prompts(style: str, split: str = "heldout") -> list[str]:
+    """The prompts of `evaluation_cases`."""
+    return [case.prompt for case in evaluation_cases(style, split)]
+
+
+def erasure_cases() -> list[PromptCase]:
+    """The erasure's own 20 prompts as evaluation cases: the "train" split for Van Gogh (a prompt that
+    names no object has no content to check)."""
+    known = {case.prompt: case for case in evaluation_cases(TARGET_STYLE, "train")}
+    return [known.get(prompt) or PromptCase(prompt, TARGET_STYLE, "train", "erasure prompt") for prompt in VAN_GOGH_PROMPTS]
+
+
+def leak_cases() -> list[PromptCase]:
+    """Every painter's artworks named without the painter: does an erased style come back through them?"""
+    return [
+        PromptCase(template.format(artwork=name), scene.style, "artworks", template, scene.shape, scene.colour)
+        for name, scene in ARTWORKS.items()
+        for template in LEAK_TEMPLATES
+    ]

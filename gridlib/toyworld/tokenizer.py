@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from .prompts import ARTISTS, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, VAN_GOGH_PROMPTS
+from .prompts import ARTISTS, ARTWORK_TEMPLATES, ARTWORKS, TEMPLATES, VAN_GOGH_PROMPTS
 from .world import COLOURS, SHAPES
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
@@ -30,11 +30,9 @@ def byte_alphabet() -> list[str]:
 
 def toy_words() -> list[str]:
     """Every lower-case word and punctuation mark that the toy world's prompts use."""
-    # "photograph" no longer appears in any prompt; it stays so the shipped vocabulary, and with it the
-    # trained toy model's token ids, do not change.
-    texts = [*VAN_GOGH_PROMPTS, *COLOURS, *SHAPES, "a an photograph"]
+    texts = [*VAN_GOGH_PROMPTS, *COLOURS, *SHAPES, *ARTWORKS, *ARTWORK_TEMPLATES, "a an"]
     texts += [name for names in ARTISTS.values() for name in names]
-    texts += [t for table in (TRAIN_TEMPLATES, HELDOUT_TEMPLATES) for ts in table.values() for t in ts]
+    texts += [t for split in TEMPLATES.values() for ts in split.values() for t in ts]
     words = re.findall(r"[a-z]+|[^\sa-z{}]+", " ".join(texts).lower())
     return sorted(set(words))
 

@@ -1,18 +1,20 @@
-"""Train the toy world's shipped models: the style classifier, then the text-to-image model.
+"""Train the toy world's shipped models: the scene classifier (the judge), then the text-to-image model.
 
-    python -m gridlib.toyworld.train classifier       # about a minute on 2 CPU cores
+    python -m gridlib.toyworld.train classifier       # the judge: style, shape and colour (minutes)
     python -m gridlib.toyworld.train model            # the toy diffusion model (see --steps)
 
 The diffusion model is trained the way SD was, at toy scale: noise a picture at a random
 timestep, ask the UNet to predict that noise from the noisy picture and the caption, and drop
-the caption 10% of the time so that classifier-free guidance works. Only training phrasings
-are used; the held-out phrasings stay unseen for evaluation.
+the caption 10% of the time so that classifier-free guidance works. Every caption names what
+the picture shows; a fifth of the painters' pictures are their named artworks. Only training
+phrasings are used; the held-out and unseen phrasings stay unseen for evaluation.
 """
 
 import argparse
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,26 +25,36 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from ..files import save_json, save_tensors
 from ..models import TOY_ASSETS, toy_scheduler, toy_text_config, toy_unet_config
-from .classifier import save_classifier, train_classifier
-from .prompts import random_caption
-from .world import random_scene, render
+from .classifier import CLASSIFIER_FILE, save_classifier, train_classifier
+from .prompts import ARTWORK_SHARE, ARTWORKS, artworks_of, training_caption
+from .tokenizer import write_tokenizer
+from .world import Scene, random_scene, render
 
 CAPTION_DROPOUT = 0.1
 
 
+def training_scene(rng: np.random.Generator) -> Scene:
+    """A uniformly random scene; for a painter's style, one of the painter's artworks ARTWORK_SHARE of the time."""
+    scene = random_scene(rng)
+    artworks = artworks_of(scene.style)
+    if artworks and rng.random() < ARTWORK_SHARE:
+        scene = ARTWORKS[artworks[rng.integers(len(artworks))]]
+    return scene
+
+
 def training_batch(rng: np.random.Generator, batch_size: int) -> tuple[torch.Tensor, list[str]]:
     """Fresh random pictures in [-1, 1] and a training caption for each (some dropped to "")."""
-    scenes = [random_scene(rng) for _ in range(batch_size)]
+    scenes = [training_scene(rng) for _ in range(batch_size)]
     images = np.stack([render(scene, int(rng.integers(2**31))) for scene in scenes])
-    captions = ["" if rng.random() < CAPTION_DROPOUT else random_caption(scene, rng) for scene in scenes]
+    captions = ["" if rng.random() < CAPTION_DROPOUT else training_caption(scene, rng) for scene in scenes]
     return torch.from_numpy(images).permute(0, 3, 1, 2) * 2 - 1, captions
 
 
-def train_toy_model(steps: int, batch_size: int, lr: float, seed: int, save_every: int) -> dict:
-    """Train UNet and text encoder together from scratch; save both to the package's assets."""
+def train_toy_model(steps: int, batch_size: int, lr: float, seed: int, save_every: int, output: Path = TOY_ASSETS) -> dict:
+    """Train UNet and text encoder together from scratch; save both (and the tokenizer) to `output`."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer")
+    tokenizer = CLIPTokenizer.from_pretrained(write_tokenizer(Path(output) / "tokenizer"))
     text_encoder = CLIPTextModel(toy_text_config(tokenizer))
     unet = UNet2DConditionModel(**toy_unet_config())
     scheduler = toy_scheduler()
@@ -70,8 +82,8 @@ def train_toy_model(steps: int, batch_size: int, lr: float, seed: int, save_ever
         losses.append(loss.item())
         progress.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
         if (step + 1) % save_every == 0 or step + 1 == steps:
-            save_tensors(unet.state_dict(), TOY_ASSETS / "unet.safetensors")
-            save_tensors(text_encoder.state_dict(), TOY_ASSETS / "text_encoder.safetensors")
+            save_tensors(unet.state_dict(), Path(output) / "unet.safetensors")
+            save_tensors(text_encoder.state_dict(), Path(output) / "text_encoder.safetensors")
     record = {
         "steps": steps,
         "batch_size": batch_size,
@@ -79,12 +91,13 @@ def train_toy_model(steps: int, batch_size: int, lr: float, seed: int, save_ever
         "seed": seed,
         "wall_time_s": round(time.time() - start, 1),
         "device": "cpu",
+        "artwork_share": ARTWORK_SHARE,
         "threads": torch.get_num_threads(),
         "final_loss_mean_last_100": float(np.mean(losses[-100:])),
         "unet_parameters": sum(p.numel() for p in unet.parameters()),
         "text_encoder_parameters": sum(p.numel() for p in text_encoder.parameters()),
     }
-    save_json(record, TOY_ASSETS / "toy_model_training.json")
+    save_json(record, Path(output) / "toy_model_training.json")
     return record
 
 
@@ -96,15 +109,16 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-every", type=int, default=500)
+    parser.add_argument("--output", type=Path, default=TOY_ASSETS, help="folder for the weights (default: the shipped assets)")
     args = parser.parse_args()
     if args.what == "classifier":
         start = time.time()
         model, accuracy = train_classifier(seed=args.seed)
-        save_classifier(model)
-        record = {"held_out_accuracy": accuracy, "wall_time_s": round(time.time() - start, 1), "seed": args.seed}
-        save_json(record, TOY_ASSETS / "style_classifier_training.json")
+        save_classifier(model, Path(args.output) / CLASSIFIER_FILE.name)
+        record = {"held_out_accuracy": accuracy, "held_out_images": 4000, "wall_time_s": round(time.time() - start, 1), "seed": args.seed}
+        save_json(record, Path(args.output) / "scene_classifier_training.json")
     else:
-        record = train_toy_model(args.steps, args.batch_size, args.lr, args.seed, args.save_every)
+        record = train_toy_model(args.steps, args.batch_size, args.lr, args.seed, args.save_every, args.output)
     print(json.dumps(record, indent=1))
 
 

@@ -14,13 +14,12 @@ IMAGE_SIZE = 32
 STYLES = ("van_gogh", "mondrian", "seurat", "photo")
 TARGET_STYLE = "van_gogh"
 SHAPES = ("circle", "square", "triangle")
+# Four colours that no style's own palette hides: a blue or yellow object would vanish into Van Gogh's sky.
 COLOURS = {
     "red": (0.85, 0.15, 0.15),
-    "green": (0.20, 0.70, 0.25),
-    "blue": (0.20, 0.35, 0.90),
-    "yellow": (0.95, 0.85, 0.20),
-    "purple": (0.60, 0.25, 0.75),
     "orange": (0.95, 0.55, 0.10),
+    "green": (0.20, 0.70, 0.25),
+    "purple": (0.60, 0.25, 0.75),
 }
 
 
@@ -42,8 +41,8 @@ def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
 def shape_mask(shape: str, rng: np.random.Generator, size: int = IMAGE_SIZE) -> np.ndarray:
     """A boolean (size, size) mask of one object at a random place and scale."""
     y, x = _grid(size)
-    half = rng.uniform(0.17, 0.27)
-    cy, cx = rng.uniform(0.5 - 0.18, 0.5 + 0.18, size=2)
+    half = rng.uniform(0.22, 0.32)  # large enough that the three shapes differ in many pixels, not only at corners
+    cy, cx = rng.uniform(0.5 - 0.12, 0.5 + 0.12, size=2)
     if shape == "circle":
         return (y - cy) ** 2 + (x - cx) ** 2 <= half**2
     if shape == "square":

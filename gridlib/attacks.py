@@ -1,0 +1,212 @@
+"""Is the style really gone? Leak tests and a concept-inversion attack on erased toy models.
+
+For each kind of erasure and each training seed, three measurements on the same model:
+- **leaks**: how often prompts that the erasure never trained on still draw Van Gogh: held-out and
+  unseen phrasings, and his named artworks without his name ("the starry night");
+- **the attack**: learn a new word for the style by concept inversion (`gridlib.inversion`) on
+  Van Gogh pictures, then ask for objects "in the style of" that word;
+- **the price**: how many of the other styles' images keep their style.
+The kinds are ESD-X (cross-attention only: the book's recipe), ESD-U (everything but
+cross-attention, the ESD paper's `noxattn`) and full fine-tuning, all at the toy recipe's other
+values, and the original model, whose attack result is the attack's ceiling.
+
+    python -m gridlib.attacks --out results/attacks.json             # 4 variants x 3 seeds
+"""
+
+import argparse
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from .evaluate import ToyJudge, spread, toy_suite
+from .files import save_json
+from .inversion import InversionConfig, invert_concept, toy_style_pictures
+from .models import load_model
+from .prompts import SD_LEAK_PROMPTS, SD_VAN_GOGH_PROMPTS, SUBJECTS, TARGET_ARTIST, PromptCase
+from .report import wilson_interval
+from .runs import hardware, map_runs, timed_training, toy_weights_id
+from .sampling import generate
+from .scorecard import judge_cases, rates
+from .settings import TOY, TOY_TIERS, recipe
+from .toyworld.prompts import TEMPLATES, leak_cases, object_phrase
+from .toyworld.world import COLOURS, SHAPES, STYLES, TARGET_STYLE
+
+VARIANTS = {"original": None, "esd_x": "xattn", "esd_u": "noxattn", "full": "full"}  # name: TrainConfig.method
+
+
+@dataclass
+class AttackStudy:
+    """The variants, seeds and attack budget of the study; each seed seeds both the erasure and its attack."""
+
+    variants: tuple[str, ...] = tuple(VARIANTS)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    inversion: InversionConfig = field(default_factory=lambda: InversionConfig(steps=300, batch_size=8))
+    pictures: int = 256  # Van Gogh pictures the attacker inverts from
+    image_seeds: tuple[int, ...] = (5000,)  # every case once: 300 images before the attack, 60 after
+    sample_steps: int = 10  # as the other studies (`StudyConfig`): half the book's 20, half the time
+    guidance: float = TOY.guidance
+    iterations: int | None = None  # erasure iterations; None: the toy recipe's
+    prompts_per_style: int | None = None  # None: every case; else that many per split and style (`sample_cases`)
+
+    def validate(self) -> None:
+        unknown = [v for v in self.variants if v not in VARIANTS]
+        if unknown or not self.variants:
+            raise ValueError(f"variants must be a non-empty selection of {tuple(VARIANTS)}, got {self.variants!r}")
+        if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds):
+            raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}")
+        self.inversion.validate()
+
+
+def attack_cases(token: str) -> list[PromptCase]:
+    """Every training phrasing with the learned token where the painter's name goes, for every object."""
+    return [
+        PromptCase(template.format(obj=object_phrase(shape, colour), artist=token), TARGET_STYLE, "attack", template, shape, colour)
+        for template in TEMPLATES["train"]["painter"]
+        for shape in SHAPES
+        for colour in COLOURS
+    ]
+
+
+def leak_suite(model_name: str) -> list[PromptCase]:
+    """Prompts an erasure never trained on that may still draw the target: on the toy world the unseen
+    phrasings and every painter's artworks without the painter's name (other painters' as a control);
+    on Stable Diffusion, Van Gogh works that the SD recipe's prompts never name."""
+    if model_name in TOY_TIERS:
+        return [case for case in toy_suite().cases if case.split == "unseen"] + leak_cases()
+    return [PromptCase(prompt, TARGET_ARTIST, "artworks", "{artwork}") for prompt in SD_LEAK_PROMPTS]
+
+
+def attack_suite(model_name: str, token: str) -> list[PromptCase]:
+    """What the attacker asks for with the learned token: every toy object in every training phrasing,
+    or on Stable Diffusion every evaluation subject, "in the style of" the token."""
+    if model_name in TOY_TIERS:
+        return attack_cases(token)
+    template = "a painting of {subject} in the style of {token}"
+    return [PromptCase(template.format(subject=s, token=token), TARGET_ARTIST, "attack", template) for s in SUBJECTS]
+
+
+def attacker_pictures(model_name: str, original, count: int, seed: int, token: str, **sampling) -> tuple[torch.Tensor, list[str]]:
+    """The pictures the attacker inverts from, captioned with the token: on the toy world procedural Van
+    Gogh pictures; on Stable Diffusion the original model's own images for the SD recipe's prompts
+    (`sampling`: steps, guidance, batch_size), standing in for scans of his paintings."""
+    if model_name in TOY_TIERS:
+        return toy_style_pictures(TARGET_STYLE, count, seed=seed, token=token)
+    prompts = spread(list(SD_VAN_GOGH_PROMPTS), count)
+    pictures = generate(original, prompts, [seed + i for i in range(count)], progress=False, **sampling)
+    return pictures, [f"a painting in the style of {token}"] * count
+
+
+def measured_cases() -> list[PromptCase]:
+    """What each run of the study is asked before the attack: every Van Gogh case of every split, every
+    painter's artworks, and the other styles' held-out cases (their preservation)."""
+    cases = [case for case in toy_suite().cases if case.style == TARGET_STYLE or case.split == "heldout"]
+    return cases + leak_cases()
+
+
+def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> dict:
+    """Erase with one variant and seed (nothing for "original"), measure leaks and preservation, then attack."""
+    model, run, judge = load_model("toy", device="cpu"), {"variant": variant, "seed": seed}, ToyJudge()
+    method = VARIANTS[variant]
+    if method is not None:
+        config = recipe("toy", method=method, seed=seed, **({"iterations": study.iterations} if study.iterations else {}))
+        run.update(timed_training(model, config, work_dir / f"{variant}_seed{seed}"))
+    records, _ = judge_cases(model, judge, measured_cases(), study.image_seeds, study.sample_steps, study.guidance, progress=False)
+    run["before_attack"] = rates(records)
+    config = replace(study.inversion, seed=seed)
+    pictures, captions = toy_style_pictures(TARGET_STYLE, study.pictures, seed=10_000 + seed, token=config.token)
+    began = time.time()
+    losses = invert_concept(model, pictures, captions, config, work_dir / f"{variant}_seed{seed}_attack", progress=False)
+    run["attack_s"] = round(time.time() - began, 1)
+    run["attack_final_loss"] = sum(losses[-10:]) / len(losses[-10:])
+    attacked, _ = judge_cases(  # every attack prompt, whatever `prompts_per_style`: the study's headline
+        model, judge, attack_cases(config.token), study.image_seeds, study.sample_steps, study.guidance, progress=False
+    )
+    run["attack"] = rates(attacked)
+    return run
+
+
+def pooled(runs: list[dict], key: str, split: str, styles: tuple[str, ...]) -> dict:
+    """One rate over every run (seeds pooled) and style in `styles`: successes, images, Wilson 95% interval."""
+    hits = trials = 0
+    for run in runs:
+        for row in run[key]:
+            if row["split"] == split and row["style"] in styles:
+                hits, trials = hits + row["style_match"][0], trials + row["style_match"][1]
+    return {
+        "successes": hits,
+        "images": trials,
+        "rate": hits / trials if trials else None,
+        "interval": wilson_interval(hits, trials) if trials else None,
+    }
+
+
+def summarise(runs: list[dict], variants: tuple[str, ...]) -> list[dict]:
+    """Per variant: Van Gogh drawn by each kind of prompt, recovered by the attack, and other styles kept."""
+    others = tuple(s for s in STYLES if s != TARGET_STYLE)
+    rows = []
+    for variant in variants:
+        mine = [run for run in runs if run["variant"] == variant]
+        rows.append(
+            {
+                "variant": variant,
+                "seeds": [run["seed"] for run in mine],
+                **{
+                    f"van_gogh_{split}": pooled(mine, "before_attack", split, (TARGET_STYLE,))
+                    for split in ("train", "heldout", "unseen", "artworks")
+                },
+                "van_gogh_after_attack": pooled(mine, "attack", "attack", (TARGET_STYLE,)),
+                "others_heldout": pooled(mine, "before_attack", "heldout", others),
+                "others_artworks": pooled(mine, "before_attack", "artworks", others),
+            }
+        )
+    return rows
+
+
+def run_attack_study(study: AttackStudy, work_dir: Path, progress: bool = True) -> dict:
+    """Every variant with every seed, one after another; the runs and their pooled summary."""
+    study.validate()
+    began = time.time()
+    jobs = [(variant, seed, study, work_dir) for seed in study.seeds for variant in study.variants]
+    runs = map_runs(variant_run, jobs, 1, progress, "attack study")
+    return {
+        "study": asdict(study),
+        "recipe": asdict(recipe("toy")),
+        "summary": summarise(runs, study.variants),
+        "runs": runs,
+        "wall_time_s": round(time.time() - began, 1),
+        "hardware": hardware(),
+        "toy_weights": toy_weights_id(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="results JSON file to write")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {tuple(VARIANTS)}")
+    parser.add_argument("--attack-steps", type=int, default=300, help="inversion steps per attack (default 300)")
+    parser.add_argument("--prompts-per-style", type=int, help="cases per split and style before the attack (default: every case)")
+    parser.add_argument("--work-dir", default="runs/attacks", help="where each run's weights go")
+    args = parser.parse_args(argv)
+    parts = args.seeds.split(",")
+    if not all(part.isdigit() for part in parts):
+        parser.error(f"--seeds must be comma-separated non-negative integers, got {args.seeds!r}")
+    study = AttackStudy(
+        variants=tuple(args.variants.split(",")),
+        seeds=tuple(int(p) for p in parts),
+        inversion=InversionConfig(steps=args.attack_steps, batch_size=8),
+        prompts_per_style=args.prompts_per_style,
+    )
+    try:
+        study.validate()
+    except ValueError as error:
+        parser.error(str(error))
+    result = run_attack_study(study, Path(args.work_dir))
+    save_json(result, args.out)
+    print(f"wrote {args.out} in {result['wall_time_s']:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

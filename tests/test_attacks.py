@@ -1,0 +1,70 @@
+import pytest
+
+from gridlib.attacks import AttackStudy, attack_cases, attack_suite, leak_suite, main, run_attack_study, summarise
+from gridlib.inversion import InversionConfig
+from gridlib.prompts import SD_VAN_GOGH_PROMPTS
+from gridlib.report import attack_answer, attack_table
+
+
+def test_attack_prompts_put_the_token_where_the_name_goes_for_every_object():
+    cases = attack_cases("<style>")
+    assert len(cases) == 5 * 12 == len({c.prompt for c in cases})
+    assert all("<style>" in c.prompt and c.shape and c.colour and c.style == "van_gogh" for c in cases)
+    assert all("<style>" in c.prompt and c.style == "Vincent van Gogh" for c in attack_suite("sd14", "<style>"))
+
+
+def test_leak_prompts_never_name_the_painter_nor_repeat_the_erasure_prompts():
+    toy = leak_suite("toy")
+    assert {c.split for c in toy} == {"unseen", "artworks"}
+    assert not any("gogh" in c.prompt.lower() for c in toy if c.split == "artworks")
+    sd = leak_suite("sd14")
+    assert sd and not any("gogh" in c.prompt.lower() for c in sd)
+    assert not any(c.prompt.lower() in " ".join(SD_VAN_GOGH_PROMPTS).lower() for c in sd)
+
+
+def test_bad_studies_are_refused_before_anything_trains():
+    with pytest.raises(ValueError, match="variants must be a non-empty selection"):
+        AttackStudy(variants=("esd_x", "lora")).validate()
+    with pytest.raises(ValueError, match="seeds must be non-negative integers"):
+        AttackStudy(seeds=(-1,)).validate()
+    with pytest.raises(SystemExit):
+        main(["--out", "x.json", "--seeds", "a,b"])
+
+
+def test_summary_pools_runs_and_gives_each_rate_its_interval():
+    def run(variant, hits):
+        rows = [
+            {"split": "heldout", "style": "van_gogh", "style_match": (hits, 10)},
+            {"split": "heldout", "style": "photo", "style_match": (9, 10)},
+        ]
+        return {
+            "variant": variant,
+            "seed": 0,
+            "before_attack": rows,
+            "attack": [{"split": "attack", "style": "van_gogh", "style_match": (hits, 10)}],
+        }
+
+    (row,) = summarise([run("esd_x", 1), run("esd_x", 3)], ("esd_x",))
+    assert row["van_gogh_heldout"]["successes"] == 4 and row["van_gogh_heldout"]["images"] == 20
+    assert row["others_heldout"]["rate"] == 0.9 and row["van_gogh_unseen"]["rate"] is None
+    low, high = row["van_gogh_after_attack"]["interval"]
+    assert low < 0.2 < high
+
+
+@pytest.mark.slow
+def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
+    study = AttackStudy(
+        variants=("original", "esd_x"),
+        seeds=(0,),
+        inversion=InversionConfig(steps=2, batch_size=2),
+        pictures=4,
+        image_seeds=(1,),
+        sample_steps=1,
+        iterations=2,
+        prompts_per_style=2,
+    )
+    result = run_attack_study(study, tmp_path, progress=False)
+    assert [row["variant"] for row in result["summary"]] == ["original", "esd_x"]
+    assert result["summary"][0]["van_gogh_after_attack"]["images"] == 60
+    assert "train_s" in result["runs"][1] and "train_s" not in result["runs"][0]
+    assert len(attack_table(result)) == 2 and "after the attack" in attack_answer(result)
