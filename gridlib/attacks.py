@@ -25,7 +25,7 @@ from .files import save_json
 from .inversion import InversionConfig, invert_concept, toy_style_pictures
 from .models import load_model
 from .prompts import SD_LEAK_PROMPTS, SD_VAN_GOGH_PROMPTS, SUBJECTS, TARGET_ARTIST, PromptCase
-from .report import wilson_interval
+from .report import pooled_counts, wilson_interval
 from .runs import hardware, map_runs, timed_training, toy_weights_id
 from .sampling import generate
 from .scorecard import judge_cases, rates
@@ -129,11 +129,8 @@ def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> 
 
 def pooled(runs: list[dict], key: str, split: str, styles: tuple[str, ...]) -> dict:
     """One rate over every run (seeds pooled) and style in `styles`: successes, images, Wilson 95% interval."""
-    hits = trials = 0
-    for run in runs:
-        for row in run[key]:
-            if row["split"] == split and row["style"] in styles:
-                hits, trials = hits + row["style_match"][0], trials + row["style_match"][1]
+    rows = [row for run in runs for row in run[key] if row["split"] == split and row["style"] in styles]
+    hits, trials = pooled_counts(rows, "style_match")
     return {
         "successes": hits,
         "images": trials,

@@ -2,7 +2,9 @@
 
     python -m gridlib.experiments --out results/toy_v1/ablations.json            # the full study
     python -m gridlib.experiments --ddim-steps 20 --out results/toy_v1/ablations_ddim20.json  # the same with x_t in 20 DDIM steps
-    python -m gridlib.experiments --xt-source noise --out results/toy_v1/ablations_noise.json  # the masks on the toy recipe itself
+    python -m gridlib.experiments --xt-source noise --settings full,grid3_center,grid4,grid5,multiscale,difference_1,difference_3,\
+        adaptive_grid_1,adaptive_grid_3,attention_1,attention_3 --seeds 0,1,2,3,4 --workers 2 \
+        --out results/masks_noise.json                                       # masks and concept maps on the toy recipe itself
     python -m gridlib.experiments --quick --out _build/ablations.json     # the book's small version
     python -m gridlib.experiments --settings grid3_center,lr_3e-4,eta_1 --ddim-steps 20 --samples-per-style 64 \
         --sample-steps 20 --out results/toy_v1/recipe_sweep.json                 # the recipe's neighbours
@@ -26,7 +28,6 @@ from pathlib import Path
 import torch
 
 from . import scorecard
-from .evaluate import style_rates
 from .files import save_json
 from .models import load_model
 from .prompts import PromptCase
@@ -38,6 +39,8 @@ from .studies import MASK_SETTINGS, SETTINGS, StudyConfig, quick_study, same_tra
 from .toyworld.prompts import leak_cases
 from .train import XT_SOURCES, TrainConfig
 
+STUDY_IMAGE_SEED = 5000  # every run of a study, and the original, makes each evaluation image from this seed
+
 
 @functools.lru_cache(maxsize=1)
 def _judge(model_name: str, judge: str | None, device: str):
@@ -45,18 +48,29 @@ def _judge(model_name: str, judge: str | None, device: str):
     return make_judge(model_name, judge, device)
 
 
-def _held_out_rates(model, study: StudyConfig) -> dict[str, float]:
-    """The judge's style rates on held-out prompts, as every run of the study measures them."""
-    return style_rates(
+def _held_out_scores(model, study: StudyConfig) -> tuple[dict[str, float], dict[str, float]]:
+    """What every run of the study measures on held-out prompts: each style's rate (the share of its images
+    the judge calls that style) and, where the judge sees content, how often it finds the requested shape
+    and colour (both checks pooled). Up to `samples_per_style` cases per style, stratified by phrasing, one image each."""
+    held_out = [case for case in style_suite(study.model).cases if case.split == "heldout"]
+    records, _ = judge_cases(
         model,
         _judge(study.model, study.judge, study.device),
-        style_suite(study.model).heldout_prompts,
-        study.samples_per_style,
-        steps=study.sample_steps,
-        guidance=study.guidance,
-        progress=False,
+        sample_cases(held_out, study.samples_per_style),
+        (STUDY_IMAGE_SEED,),
+        study.sample_steps,
+        study.guidance,
         batch_size=tier_settings(study.model).batch_size,
+        progress=False,
     )
+    rows = scorecard.rates(records, by=("style",))
+    rates = {row["style"]: row["style_match"][0] / row["style_match"][1] for row in rows}
+    content = {
+        row["style"]: (row["shape_match"][0] + row["colour_match"][0]) / (row["shape_match"][1] + row["colour_match"][1])
+        for row in rows
+        if row["shape_match"][1]
+    }
+    return rates, content
 
 
 def _train_and_measure(name: str, seed: int, study: StudyConfig, work_dir: Path) -> dict:
@@ -68,13 +82,14 @@ def _train_and_measure(name: str, seed: int, study: StudyConfig, work_dir: Path)
     config, run_dir = replace(setting_config(name, study.base), seed=seed), work_dir / f"{name}_seed{seed}"
     model = load_model(study.model, device=study.device)
     training = timed_training(model, config, run_dir)
-    rates = _held_out_rates(model, study)
+    rates, content = _held_out_scores(model, study)
     passes = json.loads((run_dir / "metadata.json").read_text())["unet_passes"]
     target = style_suite(study.model).target
     others = [rate for style, rate in rates.items() if style != target]
     measurement = {
         "seed": seed,
         "rates": rates,
+        "content": content,
         "erasure": rates[target],
         "preservation": statistics.fmean(others),
         **training,
@@ -94,7 +109,7 @@ def run_study(study: StudyConfig, work_dir: Path, progress: bool = True, workers
     study.validate()
     start = time.time()
     original = load_model(study.model, device=study.device)
-    baseline, size = _held_out_rates(original, study), original.latent_shape[1:]
+    (baseline, baseline_content), size = _held_out_scores(original, study), original.latent_shape[1:]
     del original
     repeats = same_training(study.settings, study.base, size)
     # seed by seed, so that a stopped study has kept (see `_train_and_measure`) every setting's first seeds
@@ -113,12 +128,14 @@ def run_study(study: StudyConfig, work_dir: Path, progress: bool = True, workers
                 "erasure": summary([r["erasure"] for r in setting_runs]),
                 "preservation": summary([r["preservation"] for r in setting_runs]),
                 "per_style": {style: summary([r["rates"][style] for r in setting_runs]) for style in baseline},
+                "content": {style: summary([r["content"][style] for r in setting_runs]) for style in baseline_content},
             }
         )
     return {
         "study": {**asdict(study), "base": asdict(study.base)},
         "target": style_suite(study.model).target,
         "baseline": baseline,
+        "baseline_content": baseline_content,
         "results": results,
         "wall_time_s": round(time.time() - start, 1),
         "workers": workers,
@@ -164,7 +181,7 @@ def erasure_check(
     each split and style for a smaller check) on `image_seeds`, judged for style, shape and colour; per
     run, the rows of `scorecard.compare`, the targets, and each phrasing's rates.
     """
-    config = config or recipe("toy")
+    start, config = time.time(), config or recipe("toy")
     cases = sample_cases(style_suite("toy").cases + leak_cases(), prompts_per_style)
     jobs = [(config, seed, cases, tuple(image_seeds), sample_steps, guidance, work_dir, device) for seed in (None, *seeds)]
     original, *erased = map_runs(_recipe_run, jobs, workers, progress, "erasure check")
@@ -184,6 +201,7 @@ def erasure_check(
         "guidance": guidance,
         "original_by_phrasing": scorecard.rates(original["records"], by),
         "runs": erased,
+        "wall_time_s": round(time.time() - start, 1),
         "workers": workers,
         "hardware": hardware(workers, device),
         "toy_weights": toy_weights_id(),
@@ -203,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="the book's small configuration")
     parser.add_argument("--erasure-check", action="store_true", help="only the default toy erasure, before/after")
     parser.add_argument("--settings", help=f"comma-separated settings instead of the study's seven, from {tuple(SETTINGS)}")
-    parser.add_argument("--samples-per-style", type=int, help="held-out images per style per run (default 72: every prompt once)")
+    parser.add_argument("--samples-per-style", type=int, help="held-out cases per style per run, one image each (default 72: every case once; photos have 24)")
     parser.add_argument("--ddim-steps", type=int, help="DDIM steps to sample x_t (default 10)")
     parser.add_argument(
         "--xt-source",

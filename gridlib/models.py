@@ -168,7 +168,7 @@ def toy_scheduler() -> DDIMScheduler:
 
 
 def _tiny(seed: int = 0) -> DiffusionModel:
-    """A random SD-shaped latent model (VAE, 4 latent channels), small enough for unit tests."""
+    """A random SD-shaped latent model (VAE, 4 latent channels, SD's 77 prompt tokens), small enough for unit tests."""
     torch.manual_seed(seed)
     tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer")
     text_encoder = CLIPTextModel(toy_text_config(tokenizer, width=32, layers=1))

@@ -1,7 +1,7 @@
 """Offline stand-ins for the hub, so that every Stable Diffusion code path runs without a download.
 
-`save_sd_layout` writes any SD-shaped `DiffusionModel` (the tiny one, in tests) as a diffusers
-folder laid out like `CompVis/stable-diffusion-v1-4`; `load_model(folder)` then takes the very
+`save_sd_layout` writes any SD-shaped `DiffusionModel` (in tests `tiny_sd_model`, the tiny one with SD's
+77-token prompts) as a diffusers folder laid out like `CompVis/stable-diffusion-v1-4`; `load_model(folder)` then takes the very
 branch that loads SD1.4. `save_tiny_clip` writes a small random CLIP that `ClipJudge.from_pretrained`
 reads as it reads CLIP ViT-L/14. Both write to a temporary folder and rename it into place.
 """
@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextModel, CLIPTokenizer
 
-from .models import TOY_ASSETS, DiffusionModel
+from .models import TOY_ASSETS, DiffusionModel, load_model, toy_text_config
 
 
 def _write_folder(folder: Path, write) -> Path:
@@ -29,6 +29,16 @@ def _write_folder(folder: Path, write) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def tiny_sd_model(seed: int = 0) -> DiffusionModel:
+    """The tiny model with a random text encoder as long as SD's (77 tokens), for the SD stand-in: the SD
+    recipe's longest prompts would lose the painter's name to the tiny model's 20-token truncation."""
+    model = load_model("tiny", device="cpu")
+    torch.manual_seed(seed)
+    model.tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer", model_max_length=77)
+    model.text_encoder = CLIPTextModel(toy_text_config(model.tokenizer, width=32, layers=1)).eval()
+    return model
 
 
 def save_sd_layout(model: DiffusionModel, folder: str | Path) -> Path:

@@ -79,19 +79,26 @@ def style_changes(result: dict, run: dict) -> dict[str, float]:
     return {style: 100 * (run["rates"][style] - before) for style, before in result["baseline"].items() if style != result["target"]}
 
 
-def largest_drop(result: dict, entry: dict) -> tuple[str, float, float]:
-    """The other style that lost most on average against the original model, its mean change over seeds,
-    and the worst change of any other style in any seed; in points (negative: a drop)."""
-    changes = [style_changes(result, run) for run in entry["runs"]]
+def content_changes(result: dict, run: dict) -> dict[str, float]:
+    """Each style's change in content accuracy (requested shape and colour) in one run, in points; {} where
+    the study's judge sees no content (SD's CLIP judge, or a results file measured before content was)."""
+    return {style: 100 * (run["content"][style] - before) for style, before in result.get("baseline_content", {}).items()}
+
+
+def largest_drop(result: dict, entry: dict, changes_of=style_changes) -> tuple[str, float, float]:
+    """The style that lost most on average against the original model (by `changes_of`: other styles' rates,
+    or `content_changes`), its mean change over seeds, and the worst change of any style in any seed; in points."""
+    changes = [changes_of(result, run) for run in entry["runs"]]
     means = {style: statistics.fmean(change[style] for change in changes) for style in changes[0]}
     style = min(means, key=means.get)
     return style, means[style], min(min(change.values()) for change in changes)
 
 
 def meets_targets(result: dict, run: dict) -> bool:
-    """Whether one run reached the book's targets for a toy erasure (`MAX_ERASED_RATE`, `MAX_DROP_POINTS`)."""
-    worst = min(round(change, 6) for change in style_changes(result, run).values())
-    return run["rates"][result["target"]] <= MAX_ERASED_RATE and worst >= -MAX_DROP_POINTS
+    """Whether one run reached the book's targets for a toy erasure (`MAX_ERASED_RATE`, `MAX_DROP_POINTS`): the
+    target style erased, every other style kept, and, where the judge sees it, every style's content kept."""
+    changes = [*style_changes(result, run).values(), *content_changes(result, run).values()]
+    return run["rates"][result["target"]] <= MAX_ERASED_RATE and min(round(change, 6) for change in changes) >= -MAX_DROP_POINTS
 
 
 def results_table(result: dict, full: bool = False) -> list[dict]:
@@ -107,11 +114,13 @@ def results_table(result: dict, full: bool = False) -> list[dict]:
             "Van Gogh left (%)": f"{100 * entry['erasure']['mean']:.1f} ± {100 * entry['erasure']['std']:.1f}",
             "other styles kept (%)": f"{100 * entry['preservation']['mean']:.1f} ± {100 * entry['preservation']['std']:.1f}",
             "largest drop (points)": f"{style} {mean_drop:+.1f}",
-            "runs meeting the targets": f"{sum(meets_targets(result, run) for run in runs)} of {len(runs)}",
-            "UNet fwd / bwd per run": "{:.0f} / {:.0f}".format(
-                *(statistics.fmean(r["unet_passes"][k] for r in runs) for k in ("forward", "backward"))
-            ),
         }
+        if result.get("baseline_content"):  # the requested shape and colour: the study's judge sees content
+            content_style, content_drop, _ = largest_drop(result, entry, content_changes)
+            row["content, largest drop (points)"] = f"{content_style} {content_drop:+.1f}"
+        row["runs meeting the targets"] = f"{sum(meets_targets(result, run) for run in runs)} of {len(runs)}"
+        passes = (statistics.fmean(r["unet_passes"][kind] for r in runs) for kind in ("forward", "backward"))
+        row["UNet fwd / bwd per run"] = "{:.0f} / {:.0f}".format(*passes)
         if full:
             row["setting"] = entry["setting"] + (f" (= {repeated}: same weight map, trained once)" if repeated else "")
             row["largest drop (points)"] += f" (worst single run of any style {worst_drop:+.1f})"
@@ -126,6 +135,14 @@ def results_table(result: dict, full: bool = False) -> list[dict]:
             }
         rows.append(row)
     return rows
+
+
+def only_settings(result: dict, settings: tuple[str, ...]) -> dict:
+    """A study's results file narrowed to some of its settings, in its own order (one study can serve two chapters)."""
+    missing = set(settings) - {entry["setting"] for entry in result["results"]}
+    if missing:
+        raise ValueError(f"the study has no settings {sorted(missing)}; it has {[entry['setting'] for entry in result['results']]}")
+    return {**result, "results": [entry for entry in result["results"] if entry["setting"] in settings]}
 
 
 def folded(markdown: str, summary: str) -> str:
@@ -235,7 +252,8 @@ def percent_with_interval(counts: tuple[int, int] | list[int]) -> str:
     return f"{100 * hits / trials:.1f}% ({100 * low:.0f}–{100 * high:.0f})"
 
 
-def _pooled(rows: list[dict], key: str) -> tuple[int, int]:
+def pooled_counts(rows: list[dict], key: str) -> tuple[int, int]:
+    """(successes, trials) of one measure summed over scorecard rows: runs, or styles, pooled."""
     return sum(row[key][0] for row in rows), sum(row[key][1] for row in rows)
 
 
@@ -253,7 +271,7 @@ def scorecard_table(runs: list[list[dict]], full: bool = False) -> list[dict]:
     table = []
     for key in dict.fromkeys((row["split"], row["style"]) for row in runs[0]):
         rows = [next(r for r in run if (r["split"], r["style"]) == key) for run in runs]
-        after = {m: _pooled(rows, f"{m}_after") for m in ("style", "shape", "colour")}
+        after = {m: pooled_counts(rows, f"{m}_after") for m in ("style", "shape", "colour")}
         before = {m: tuple(rows[0][f"{m}_before"]) for m in ("style", "shape", "colour")}
         moved = [r["moved"] for r in rows if r["moved"] is not None]
         row = {
@@ -318,7 +336,7 @@ def phrasing_table(check: dict, style: str) -> list[dict]:
             "prompts": split,
             "phrasing": phrasing,
             "before": percent_with_interval(before[(split, phrasing)]["style_match"]),
-            "after": percent_with_interval(_pooled(after[(split, phrasing)], "style_match")),
+            "after": percent_with_interval(pooled_counts(after[(split, phrasing)], "style_match")),
         }
         for split, phrasing in after
     ]
@@ -409,3 +427,20 @@ def attack_answer(study: dict) -> str:
                 )
             lines.append(line)
     return "\n".join(lines)
+
+
+def attention_overhead_table(rows: list[dict]) -> list[dict]:
+    """`benchmarks/attention_overhead.py`'s rows as the book shows them: per model and device, the attention
+    map's examples against the difference map's (paired medians) and what the recorded attention holds."""
+    return [
+        {
+            "model": row["model"],
+            "device": f"{row['device']}, {row['dtype']}",
+            "difference map (s)": f"{row['median_s']['difference']:.3g}",
+            "attention map (s)": f"{row['median_s']['attention']:.3g}",
+            "ratio": f"{row['attention_over_difference']:.2f}x",
+            "recorded per example": f"{row['recorded_mb_per_example']:.1f} MB ({row['attn2_layers']} attn2 layers)",
+            "date": row["date"],
+        }
+        for row in rows
+    ]

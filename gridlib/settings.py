@@ -49,12 +49,13 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
     """The training recipe for a model tier, with any fields overridden.
 
     SD1.4: `TrainConfig()`'s defaults, the report's recipe at the official ESD strength (paper
-    eta 1, which `esd_sd.py` writes as 2.0 anchored at the concept). Toy (and tiny): four measured
-    changes, because a 1.7M-parameter model trained for a CPU minute is not SD1.4: lr 5e-4 and 200
-    iterations instead of 1e-5 and 100, eta 2, and x_t drawn from noise instead of ESD's partial
-    sampling; results/toy_v1/recipe_reliability.json and results/toy_v1/recipe_sweep*.json hold the measurements
-    behind each (chapter 3 and the appendix read them). `ddim_steps` is 20 for toy runs that choose
-    `xt_source="sample"`.
+    eta 1, which `esd_sd.py` writes as 2.0 anchored at the concept). Toy (and tiny): measured changes,
+    because a 1.7M-parameter model trained for a CPU minute is not SD1.4: ten prompts that name the
+    painter and no object (prompts that name objects erased the objects too: results/toy_erasure.json
+    against results/recipe_object_prompts.json, 3 seeds each), lr 5e-4 and 200 iterations instead of
+    1e-5 and 100, eta 2, and x_t drawn from noise instead of ESD's partial sampling
+    (results/toy_v1/recipe_reliability.json and results/toy_v1/recipe_sweep*.json; chapter 3 and the
+    appendix read them). `ddim_steps` is 20 for toy runs that choose `xt_source="sample"`.
     """
     if model_name in TOY_TIERS:
         from .toyworld.prompts import VAN_GOGH_PROMPTS

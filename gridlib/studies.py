@@ -58,7 +58,7 @@ RECIPE_NEIGHBOURS = {
 # Masks that follow the concept (`concept_maps`): per-example weight maps, at two sharpness values each.
 CONCEPT_MAP_SETTINGS = {
     f"{weighting}_{sharpness}": {"masks": "full", "weighting": weighting, "sharpness": float(sharpness)}
-    for weighting in ("difference", "adaptive_grid")
+    for weighting in ("difference", "adaptive_grid", "attention")
     for sharpness in (1, 3)
 }
 SETTINGS = {**ABLATION_SETTINGS, **RECIPE_NEIGHBOURS, **CONCEPT_MAP_SETTINGS}
@@ -71,7 +71,7 @@ class StudyConfig:
     base: TrainConfig = field(default_factory=study_recipe)
     settings: tuple[str, ...] = tuple(ABLATION_SETTINGS)
     seeds: tuple[int, ...] = (0, 1, 2)
-    samples_per_style: int = 72  # every held-out painter prompt once (3 phrasings x 2 names x 12 objects)
+    samples_per_style: int = 72  # every held-out case once: 72 per painter (3 phrasings x 2 names x 12 objects), 24 photos
     sample_steps: int = 10  # DDIM steps per evaluation image: half the erasure check's 20, and half its evaluation time
     guidance: float = TOY.guidance
     device: str = "cpu"  # where each run trains and samples; the toy judge runs on the CPU

@@ -10,7 +10,7 @@ one batched pass of the frozen model.
 
 import json
 import math
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from .checks import require_positive_int
-from .concept_maps import WEIGHTINGS, concept_weights
+from .concept_maps import WEIGHTINGS, concept_signal, concept_token_mask, concept_weights, recording_cross_attention
 from .esd import ANCHORS, METHODS, FrozenCopy, esd_target, frozen_predictions, swapped, trainable_parameters, weighted_mse
 from .files import save_tensors
 from .masks import MASK_SETS, loss_weight_map, mask_set
@@ -102,6 +102,7 @@ class Trainer:
         height, width = model.latent_shape[1:]
         self.weights = loss_weight_map(mask_set(config.masks, height, width)).to(model.device)
         self.concepts = model.encode_prompts(config.prompts)
+        self.concept_tokens = concept_token_mask(model.tokenizer, config.prompts) if config.weighting == "attention" else None
         self.empty = model.encode_prompts([""])
         self.generator = torch.Generator().manual_seed(config.seed)
         self.losses: list[float] = []
@@ -139,12 +140,15 @@ class Trainer:
             steps.append(int(torch.randint(0, last_step, (1,), generator=self.generator)))  # t, or the DDIM step to stop at
         concept = self.concepts[indices]
         x_t, t = self.make_xt(concept, torch.cat(noises).to(model.device, self.dtype), steps)
-        eps_concept, eps_empty = frozen_predictions(self.model.unet, self.frozen, x_t, t, concept, self.empty)
+        recording = recording_cross_attention(model.unet) if cfg.weighting == "attention" else nullcontext()
+        with recording as attention:
+            eps_concept, eps_empty = frozen_predictions(model.unet, self.frozen, x_t, t, concept, self.empty)
         target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
         if cfg.weighting == "masks":
             weights = self.weights.expand(count, -1, -1, -1)
-        else:  # from the predictions the target already needed: no extra pass
-            weights = concept_weights(cfg.weighting, cfg.sharpness, eps_concept, eps_empty)
+        else:  # from the frozen pass the target already needed: no extra pass
+            tokens = self.concept_tokens[indices] if self.concept_tokens is not None else None
+            weights = concept_weights(concept_signal(cfg.weighting, eps_concept, eps_empty, attention, tokens), cfg.sharpness)
         self.unet_passes["forward"] += 2 * count  # frozen concept + frozen empty
         return list(zip(concept.split(1), x_t.split(1), t.split(1), target.split(1), weights.split(1), strict=True))
 

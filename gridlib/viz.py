@@ -118,14 +118,15 @@ def concept_map_figure(x_t: torch.Tensor, maps: dict[str, torch.Tensor], size: f
     count, height, width = x_t.shape[0], *x_t.shape[-2:]
     relative = {name: (weights[:, 0] * height * width).cpu().numpy() for name, weights in maps.items()}
     norm = _weight_norm(np.concatenate([r.ravel() for r in relative.values()]))
-    fig, axes = plt.subplots(1 + len(maps), count, figsize=(size * count + 1.2, size * (1 + len(maps))), squeeze=False)
+    figsize = (size * count + 2.4, size * (1 + len(maps)))
+    fig, axes = plt.subplots(1 + len(maps), count, figsize=figsize, squeeze=False, layout="constrained")
     for column in range(count):
         rgb = x_t[column, :3].float().cpu()
         axes[0, column].imshow(((rgb - rgb.min()) / (rgb.max() - rgb.min() + 1e-8)).permute(1, 2, 0).numpy())
         for row, values in enumerate(relative.values(), start=1):
             image = axes[row, column].imshow(values[column], cmap="RdBu_r", norm=norm)
     for row, name in enumerate(("x_t", *maps)):
-        axes[row, 0].set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
+        axes[row, 0].set_ylabel(name.replace(", ", "\n"), fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])

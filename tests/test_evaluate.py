@@ -107,11 +107,11 @@ def test_erasure_table_and_markdown():
     assert "| heldout | photo | preserved | 90.0% | 87.5% | -2.5 |" in table
 
 
-def test_toy_suite_uses_the_erasure_prompts_for_training():
-    from gridlib.toyworld.prompts import VAN_GOGH_PROMPTS
+def test_toy_suite_asks_for_content_on_every_split():
+    from gridlib.toyworld.prompts import evaluation_prompts
 
     suite = toy_suite()
-    assert suite.train_prompts["van_gogh"] == list(VAN_GOGH_PROMPTS) and len(suite.styles) == 4
+    assert suite.train_prompts["van_gogh"] == evaluation_prompts("van_gogh", "train") and len(suite.styles) == 4
     assert suite.splits == ("train", "heldout", "unseen")
     with pytest.raises(ValueError, match="split must be one of"):
         suite.prompts("test")

@@ -10,7 +10,7 @@ from gridlib.report import key_comparisons, read_results, results_table
 from gridlib.runs import toy_weights_id
 from gridlib.scorecard import targets
 from gridlib.settings import recipe, style_suite
-from gridlib.studies import MASK_SETTINGS, StudyConfig, same_training, study_recipe
+from gridlib.studies import CONCEPT_MAP_SETTINGS, MASK_SETTINGS, StudyConfig, same_training, study_recipe
 from gridlib.toyworld.prompts import leak_cases
 from gridlib.train import train_erasure
 
@@ -27,6 +27,7 @@ def test_mask_settings_cost_exactly_the_same(tmp_path):
     kept = json.loads((tmp_path / "grid5_seed0" / "measurement.json").read_text())  # each run is kept as it finishes
     assert kept == {"setting": "grid5", **result["results"][2]["runs"][0]}
     assert len(results_table(result)) == 3 and set(result["baseline"]) == {"van_gogh", "mondrian", "seurat", "photo"}
+    assert set(result["baseline_content"]) == set(result["baseline"]) and 0 <= kept["content"]["photo"] <= 1
 
 
 def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
@@ -63,7 +64,6 @@ def _v1(config: dict) -> dict:
     [
         ("toy_v1/ablations.json", study_recipe(), StudyConfig().settings),
         ("toy_v1/ablations_ddim20.json", study_recipe(ddim_steps=20), StudyConfig().settings),
-        ("toy_v1/ablations_noise.json", recipe("toy"), MASK_SETTINGS),
     ],
 )
 def test_committed_studies_are_the_ones_the_book_describes(name, base, settings):
@@ -73,6 +73,16 @@ def test_committed_studies_are_the_ones_the_book_describes(name, base, settings)
     assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"]) == list(settings)
     for entry in result["results"]:
         assert len(entry["runs"]) == len(result["study"]["seeds"]) >= 3
+
+
+def test_committed_mask_study_on_the_toy_recipe_has_five_seeds_of_every_mask_and_concept_map_on_the_shipped_model():
+    """Chapters 5 and 6 read one study: the toy recipe as it stands, every fixed mask set and every concept map."""
+    result = read_results(RESULTS / "masks_noise.json")
+    assert result["study"]["base"] == asdict(recipe("toy")) and result["toy_weights"] == toy_weights_id()
+    assert list(result["study"]["settings"]) == [*MASK_SETTINGS, *CONCEPT_MAP_SETTINGS]
+    assert all(len(entry["runs"]) == 5 for entry in result["results"]) and set(result["baseline_content"]) == set(result["baseline"])
+    passes = {json.dumps(run["unet_passes"]) for entry in result["results"] for run in entry["runs"]}
+    assert len(passes) == 1  # every setting, every seed: the same UNet passes
 
 
 def test_committed_reliability_study_compares_the_recipe_with_esds_route_over_8_seeds():
@@ -95,13 +105,14 @@ def test_erasure_check_judges_every_case_of_the_original_and_of_each_seeds_erasu
         assert run["targets"] == targets(run["rows"]) and all(row["moved"] is not None for row in run["rows"])
     assert result["runs"][0]["rows"][0]["style_before"] == result["runs"][1]["rows"][0]["style_before"]  # one original
     json.dumps(result)  # the results file holds no tensors
+    assert result["wall_time_s"] > 0
 
 
 def test_committed_erasure_check_is_three_seeds_on_the_shipped_model_and_its_targets_follow_from_its_rows():
     path = Path(__file__).parent.parent / "results" / "toy_erasure.json"
     result = json.loads(path.read_text())
     assert len(result["seeds"]) >= 3 and [run["seed"] for run in result["runs"]] == result["seeds"]
-    assert result["toy_weights"] == toy_weights_id()
+    assert result["toy_weights"] == toy_weights_id() and result["config"] == asdict(recipe("toy"))  # the recipe as it stands
     assert all(targets(run["rows"]) == run["targets"] for run in result["runs"])
 
 

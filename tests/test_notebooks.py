@@ -59,12 +59,11 @@ SD_CHAPTER_PARAMETERS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", SD_CHAPTER_PARAMETERS)
 def test_chapter_runs_on_the_stable_diffusion_path_offline(notebook, tmp_path_factory):
-    from gridlib.models import load_model
-    from gridlib.offline import save_sd_layout, save_tiny_clip
+    from gridlib.offline import save_sd_layout, save_tiny_clip, tiny_sd_model
 
     work = tmp_path_factory.getbasetemp() / "sd_standin"
     if not (work / "sd" / "unet").exists():
-        save_sd_layout(load_model("tiny", device="cpu"), work / "sd")
+        save_sd_layout(tiny_sd_model(), work / "sd")
         save_tiny_clip(work / "clip")
     parameters = {**_isolated(notebook, work), **SD_CHAPTER_PARAMETERS[notebook], "model_name": str(work / "sd")}
     if notebook.endswith(("04_evaluation.ipynb", "05_ablations.ipynb", "06_concept_masks.ipynb", "07_really_gone.ipynb")):

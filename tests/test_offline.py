@@ -26,3 +26,15 @@ def test_the_tiny_clip_is_the_same_every_time(tmp_path):
 
     a, b = (load_file(save_tiny_clip(tmp_path / name) / "model.safetensors") for name in ("a", "b"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_sd_stand_in_keeps_every_sd_recipe_prompt_whole():
+    """SD1.4 reads 77 tokens; so does the stand-in, so the attention map finds the painter in every prompt."""
+    from gridlib.concept_maps import concept_token_mask
+    from gridlib.offline import tiny_sd_model
+    from gridlib.prompts import SD_VAN_GOGH_PROMPTS
+
+    model = tiny_sd_model()
+    assert model.tokenizer.model_max_length == 77 and model.encode_prompts(["a"]).shape[1] == 77
+    assert concept_token_mask(model.tokenizer, list(SD_VAN_GOGH_PROMPTS)).any(dim=1).all()
+    assert torch.equal(model.text_encoder.get_input_embeddings().weight, tiny_sd_model().text_encoder.get_input_embeddings().weight)

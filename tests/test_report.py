@@ -5,14 +5,17 @@ from pathlib import Path
 import pytest
 
 from gridlib.report import (
+    attention_overhead_table,
     compare_settings,
     comparisons_with,
+    content_changes,
     difference_interval,
     evaluation_table,
     key_comparisons,
     largest_drop,
     markdown_table,
     meets_targets,
+    only_settings,
     percent_with_interval,
     read_results,
     results_table,
@@ -122,6 +125,21 @@ def test_meets_targets_needs_both_erasure_and_preservation_and_includes_the_limi
     assert not meets_targets(result, run(0.0, 1.0, 0.89))
 
 
+def test_meets_targets_also_needs_every_styles_content_where_it_was_measured():
+    result = {"target": "van_gogh", "baseline": {"van_gogh": 1.0, "photo": 1.0}, "baseline_content": {"van_gogh": 0.98, "photo": 1.0}}
+    run = lambda content_vg, content_photo: {  # noqa: E731
+        "rates": {"van_gogh": 0.0, "photo": 1.0},
+        "content": {"van_gogh": content_vg, "photo": content_photo},
+    }
+    assert meets_targets(result, run(0.93, 0.95))  # exactly 5 points lower
+    assert not meets_targets(result, run(0.90, 1.0))  # Van Gogh prompts lost their content
+    assert content_changes(result, run(0.90, 1.0)) == pytest.approx({"van_gogh": -8.0, "photo": 0.0})
+    entry = {"setting": "full", "erasure": {"mean": 0, "std": 0}, "preservation": {"mean": 1, "std": 0}}
+    entry["runs"] = [{**run(0.90, 1.0), "unet_passes": {"forward": 3, "backward": 1}}]
+    rows = results_table({**result, "results": [entry]})
+    assert rows[0]["content, largest drop (points)"] == "van_gogh -8.0" and rows[0]["runs meeting the targets"] == "0 of 1"
+
+
 def test_evaluation_table_gives_each_rate_its_wilson_interval():
     rows = [{"split": "heldout", "style": "van_gogh", "role": "erased", "before": 1.0, "after": 0.0, "change_points": -100.0}]
     (row,) = evaluation_table(rows, samples=32)
@@ -135,10 +153,26 @@ def test_evaluation_table_gives_each_rate_its_wilson_interval():
 
 
 def test_comparisons_with_one_setting_cover_every_other_setting_on_both_metrics():
-    result = read_results(RESULTS / "toy_v1" / "concept_maps_noise.json")
+    result = read_results(RESULTS / "masks_noise.json")
     rows = comparisons_with(result, "full")
     assert [(row["setting"], row["metric"]) for row in rows[:2]] == [
         ("grid3_center", "Van Gogh left"),
         ("grid3_center", "other styles kept"),
     ]
     assert len(rows) == 2 * (len(result["results"]) - 1) and {row["against"] for row in rows} == {"full"}
+
+
+def test_only_settings_narrows_a_study_and_names_a_missing_setting():
+    result = {"target": "van_gogh", "results": [{"setting": name} for name in ("full", "grid3_center", "attention_3")]}
+    assert [entry["setting"] for entry in only_settings(result, ("attention_3", "full"))["results"]] == ["full", "attention_3"]
+    with pytest.raises(ValueError, match=r"no settings \['grid9'\]"):
+        only_settings(result, ("grid9",))
+
+
+def test_the_attention_overhead_table_reads_a_benchmark_row():
+    row = {"model": "toy", "device": "cpu (x86_64, 1 threads)", "dtype": "float32", "median_s": {"difference": 0.0981, "attention": 0.1154},
+           "attention_over_difference": 1.177, "recorded_mb_per_example": 0.62, "attn2_layers": 7, "date": "2026-12-02"}  # fmt: skip
+    (shown,) = attention_overhead_table([row])
+    assert (
+        shown["ratio"] == "1.18x" and shown["recorded per example"] == "0.6 MB (7 attn2 layers)" and shown["attention map (s)"] == "0.115"
+    )

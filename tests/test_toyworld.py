@@ -12,8 +12,8 @@ from gridlib.toyworld.prompts import (
     ARTWORKS,
     SPLITS,
     TEMPLATES,
+    VAN_GOGH_OBJECT_PROMPTS,
     VAN_GOGH_PROMPTS,
-    erasure_cases,
     evaluation_cases,
     evaluation_prompts,
     leak_cases,
@@ -56,7 +56,8 @@ def test_the_judge_names_every_style_shape_and_colour():
 
 
 def test_prompt_splits_are_disjoint_and_heldout_words_all_occur_in_training():
-    assert len(VAN_GOGH_PROMPTS) == len(set(VAN_GOGH_PROMPTS)) == 20
+    assert len(VAN_GOGH_PROMPTS) == len(set(VAN_GOGH_PROMPTS)) == 10 and len(set(VAN_GOGH_OBJECT_PROMPTS)) == 20
+    assert not any(f" {shape}" in p for p in VAN_GOGH_PROMPTS for shape in SHAPES)  # the recipe's prompts name no object
     for kind in ("painter", "photo"):
         phrasings = [set(TEMPLATES[split][kind]) for split in SPLITS]
         assert not (phrasings[0] & phrasings[1] or phrasings[0] & phrasings[2] or phrasings[1] & phrasings[2])
@@ -65,7 +66,7 @@ def test_prompt_splits_are_disjoint_and_heldout_words_all_occur_in_training():
     for style in STYLES:
         prompts = {split: set(evaluation_prompts(style, split)) for split in SPLITS}
         assert not prompts["train"] & prompts["heldout"] and not prompts["heldout"] & prompts["unseen"]
-        assert not set(VAN_GOGH_PROMPTS) & (prompts["heldout"] | prompts["unseen"])
+        assert not set(VAN_GOGH_PROMPTS + VAN_GOGH_OBJECT_PROMPTS) & (prompts["heldout"] | prompts["unseen"])
         assert words(prompts["heldout"]) <= training_words, words(prompts["heldout"]) - training_words
     assert all("gogh" in p.lower() for split in SPLITS for p in evaluation_prompts("van_gogh", split))
 
@@ -89,7 +90,7 @@ def test_evaluation_cases_cover_every_phrasing_name_and_object_once():
         "Van Gogh painting",
         "Vincent van Gogh painting",
     }
-    assert [c.prompt for c in erasure_cases()] == list(VAN_GOGH_PROMPTS) and all(c.shape and c.colour for c in erasure_cases())
+    assert all(c.shape and c.colour for c in evaluation_cases("van_gogh", "train"))
     leaks = leak_cases()
     assert len(leaks) == 2 * len(ARTWORKS) and not any("gogh" in c.prompt.lower() or "mondrian" in c.prompt.lower() for c in leaks)
     with pytest.raises(ValueError, match="split must be one of"):

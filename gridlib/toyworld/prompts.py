@@ -11,7 +11,7 @@ Evaluation measures erasure on each split separately.
 """
 
 from ..prompts import PromptCase
-from .world import COLOURS, SHAPES, STYLES, TARGET_STYLE, Scene
+from .world import COLOURS, SHAPES, STYLES, Scene
 
 SPLITS = ("train", "heldout", "unseen")
 ARTISTS = {
@@ -55,9 +55,26 @@ ARTWORK_TEMPLATES = ("{artwork}", "{artwork} by {artist}", "a painting of {artwo
 LEAK_TEMPLATES = ("{artwork}", "a painting of {artwork}")  # the artwork templates without the painter's name
 ARTWORK_SHARE = 0.2  # of painter-style training pictures that show one of the painter's artworks
 
-# The erasure's training prompts: 20 ways of asking for Van Gogh, drawn from the training phrasings
-# (each template 4 times, each name 10 times, every object at least once), as the SD recipe uses 20.
+# The erasure's training prompts: ten ways of naming the painter and no object. ESD guides away from the
+# whole prompt, so erasure prompts that name objects erase those objects too, for every style (the toy
+# text encoder is causal: "a red circle" reads the same whoever paints it). Measured over 3 seeds each:
+# results/toy_erasure.json (these prompts) against results/recipe_object_prompts.json (the ones below).
 VAN_GOGH_PROMPTS = (
+    "a painting by Van Gogh",
+    "a painting by Vincent van Gogh",
+    "a painting in the style of Van Gogh",
+    "a painting in the style of Vincent van Gogh",
+    "in the style of Van Gogh",
+    "in the style of Vincent van Gogh",
+    "Van Gogh style",
+    "Vincent van Gogh style",
+    "by Van Gogh",
+    "by Vincent van Gogh",
+)
+
+# The first toy recipe's prompts, kept for that comparison: 20 training phrasings that name an object
+# (each template 4 times, each name 10 times, every object at least once), as the SD recipe uses 20.
+VAN_GOGH_OBJECT_PROMPTS = (
     "a red circle in the style of Van Gogh",
     "an orange square by Van Gogh",
     "a painting of a green triangle by Van Gogh",
@@ -78,22 +95,6 @@ VAN_GOGH_PROMPTS = (
     "a painting of an orange circle by Vincent van Gogh",
     "a green square, Vincent van Gogh style",
     "a purple triangle painted in the style of Vincent van Gogh",
-)
-
-# Ten prompts that name the painter and no object. ESD guides away from the whole prompt, so erasure prompts
-# that name objects erase those objects too (results/toy_erasure.json: colour accuracy fell 60 to 95 points
-# for every style); these were probed as the fix (results/probe_content_free_prompts.json, one seed).
-VAN_GOGH_STYLE_PROMPTS = (
-    "a painting by Van Gogh",
-    "a painting by Vincent van Gogh",
-    "a painting in the style of Van Gogh",
-    "a painting in the style of Vincent van Gogh",
-    "in the style of Van Gogh",
-    "in the style of Vincent van Gogh",
-    "Van Gogh style",
-    "Vincent van Gogh style",
-    "by Van Gogh",
-    "by Vincent van Gogh",
 )
 
 
@@ -153,13 +154,6 @@ def evaluation_cases(style: str, split: str = "heldout") -> list[PromptCase]:
 def evaluation_prompts(style: str, split: str = "heldout") -> list[str]:
     """The prompts of `evaluation_cases`."""
     return [case.prompt for case in evaluation_cases(style, split)]
-
-
-def erasure_cases() -> list[PromptCase]:
-    """The erasure's own 20 prompts as evaluation cases: the "train" split for Van Gogh (a prompt that
-    names no object has no content to check)."""
-    known = {case.prompt: case for case in evaluation_cases(TARGET_STYLE, "train")}
-    return [known.get(prompt) or PromptCase(prompt, TARGET_STYLE, "train", "erasure prompt") for prompt in VAN_GOGH_PROMPTS]
 
 
 def leak_cases() -> list[PromptCase]:
