@@ -221,7 +221,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="the book's small configuration")
     parser.add_argument("--erasure-check", action="store_true", help="only the default toy erasure, before/after")
     parser.add_argument("--settings", help=f"comma-separated settings instead of the study's seven, from {tuple(SETTINGS)}")
-    parser.add_argument("--samples-per-style", type=int, help="held-out cases per style per run, one image each (default 72: every case once; photos have 24)")
+    parser.add_argument(
+        "--samples-per-style", type=int, help="held-out cases per style per run, one image each (default 72: every case; photos: 24)"
+    )
     parser.add_argument("--ddim-steps", type=int, help="DDIM steps to sample x_t (default 10)")
     parser.add_argument(
         "--xt-source",
