@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from diffusers import UNet2DConditionModel
 
 from .masks import grid_masks
+from .models import prompt_token_ids
 
 WEIGHTINGS = ("masks", "difference", "adaptive_grid", "attention")  # "masks": the config's fixed mask set, as before
 CONCEPT_WORDS = ("vincent", "van", "gogh")  # the tokens whose cross-attention the "attention" map follows
@@ -69,11 +70,11 @@ def recording_cross_attention(unet: UNet2DConditionModel) -> Iterator[list[torch
 def concept_token_mask(tokenizer, prompts: list[str], words: tuple[str, ...] = CONCEPT_WORDS) -> torch.Tensor:
     """(prompts, tokens) booleans: which of each prompt's padded tokens spell one of `words` (a word may be
     several tokens: only the whole run counts, so "an" is not taken for the end of "van")."""
-    ids = tokenizer(list(prompts), padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt")
-    mask = torch.zeros_like(ids.input_ids, dtype=torch.bool)
+    ids = prompt_token_ids(tokenizer, prompts)
+    mask = torch.zeros_like(ids, dtype=torch.bool)
     for word in words:
         pieces = torch.tensor(tokenizer(word, add_special_tokens=False).input_ids)
-        runs = ids.input_ids.unfold(1, len(pieces), 1).eq(pieces).all(-1)  # (prompts, start positions)
+        runs = ids.unfold(1, len(pieces), 1).eq(pieces).all(-1)  # (prompts, start positions)
         for start in range(len(pieces)):
             mask[:, start : start + runs.shape[1]] |= runs
     if not mask.any(dim=1).all():

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .checks import require_positive_int
 from .files import save_json, save_tensors
-from .models import DiffusionModel
+from .models import DiffusionModel, prompt_token_ids
 
 CHECKPOINT_FILE = "inversion_checkpoint.safetensors"
 
@@ -122,9 +122,7 @@ def invert_concept(
     keep = torch.ones(len(embeddings), dtype=torch.bool, device=embeddings.device)
     keep[token_id] = False
     latents = _clean_latents(model, pictures)
-    tokens = model.tokenizer(
-        captions, padding="max_length", max_length=model.tokenizer.model_max_length, truncation=True, return_tensors="pt"
-    ).input_ids
+    tokens = prompt_token_ids(model.tokenizer, captions)
     embeddings.requires_grad_(True)
     optimizer = torch.optim.AdamW([embeddings], lr=config.lr, weight_decay=0.0)
     generator = torch.Generator().manual_seed(config.seed)

@@ -29,6 +29,14 @@ SD_FILES = [
 ]
 
 
+def prompt_token_ids(tokenizer: CLIPTokenizer, prompts: list[str]) -> torch.Tensor:
+    """Token ids (prompts, tokenizer length), cut or padded to the tokenizer's length as SD's text encoder reads
+    them: every caller that tokenizes prompts does it here, so token positions agree everywhere."""
+    return tokenizer(
+        list(prompts), padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    ).input_ids
+
+
 @dataclass
 class DiffusionModel:
     """A text-to-image diffusion model: the parts ESD needs, whatever the tier."""
@@ -59,14 +67,7 @@ class DiffusionModel:
     @torch.no_grad()
     def encode_prompts(self, prompts: list[str]) -> torch.Tensor:
         """CLIP's last hidden states for each prompt, padded to the tokenizer's length, as SD uses them."""
-        tokens = self.tokenizer(
-            list(prompts),
-            padding="max_length",
-            max_length=self.tokenizer.model_max_length,
-            truncation=True,
-            return_tensors="pt",
-        )
-        return self.text_encoder(tokens.input_ids.to(self.device))[0].to(self.dtype)
+        return self.text_encoder(prompt_token_ids(self.tokenizer, prompts).to(self.device))[0].to(self.dtype)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from ..files import save_json, save_tensors
-from ..models import TOY_ASSETS, toy_scheduler, toy_text_config, toy_unet_config
+from ..models import TOY_ASSETS, prompt_token_ids, toy_scheduler, toy_text_config, toy_unet_config
 from .classifier import CLASSIFIER_FILE, save_classifier, train_classifier
 from .prompts import ARTWORK_SHARE, ARTWORKS, artworks_of, training_caption
 from .tokenizer import write_tokenizer
@@ -68,11 +68,11 @@ def train_toy_model(steps: int, batch_size: int, lr: float, seed: int, save_ever
     progress = tqdm(range(steps), desc="toy model")
     for step in progress:
         images, captions = training_batch(rng, batch_size)
-        tokens = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt")
+        tokens = prompt_token_ids(tokenizer, captions)
         noise = torch.randn_like(images)
         timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (batch_size,))
         noisy = scheduler.add_noise(images, noise, timesteps)
-        prediction = unet(noisy, timesteps, text_encoder(tokens.input_ids)[0]).sample
+        prediction = unet(noisy, timesteps, text_encoder(tokens)[0]).sample
         loss = nn.functional.mse_loss(prediction, noise)
         optimizer.zero_grad()
         loss.backward()
