@@ -28,7 +28,7 @@ from .prompts import SD_LEAK_PROMPTS, SD_VAN_GOGH_PROMPTS, SUBJECTS, TARGET_ARTI
 from .report import pooled_counts, wilson_interval
 from .runs import hardware, map_runs, timed_training, toy_weights_id
 from .sampling import generate
-from .scorecard import judge_cases, rates
+from .scorecard import judge_cases, rates, sample_cases
 from .settings import TOY, TOY_TIERS, recipe
 from .toyworld.prompts import TEMPLATES, leak_cases, object_phrase
 from .toyworld.world import COLOURS, SHAPES, STYLES, TARGET_STYLE
@@ -98,11 +98,12 @@ def attacker_pictures(model_name: str, original, count: int, seed: int, token: s
     return pictures, [f"a painting in the style of {token}"] * count
 
 
-def measured_cases() -> list[PromptCase]:
-    """What each run of the study is asked before the attack: every Van Gogh case of every split, every
-    painter's artworks, and the other styles' held-out cases (their preservation)."""
+def measured_cases(per_style: int | None = None) -> list[PromptCase]:
+    """What each run of the study is asked before the attack: Van Gogh's cases of every split, every
+    painter's artworks, and the other styles' held-out cases (their preservation); every case, or
+    `per_style` per split and style (`sample_cases`)."""
     cases = [case for case in toy_suite().cases if case.style == TARGET_STYLE or case.split == "heldout"]
-    return cases + leak_cases()
+    return sample_cases(cases + leak_cases(), per_style)
 
 
 def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> dict:
@@ -112,7 +113,9 @@ def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> 
     if method is not None:
         config = recipe("toy", method=method, seed=seed, **({"iterations": study.iterations} if study.iterations else {}))
         run.update(timed_training(model, config, work_dir / f"{variant}_seed{seed}"))
-    records, _ = judge_cases(model, judge, measured_cases(), study.image_seeds, study.sample_steps, study.guidance, progress=False)
+    records, _ = judge_cases(
+        model, judge, measured_cases(study.prompts_per_style), study.image_seeds, study.sample_steps, study.guidance, progress=False
+    )
     run["before_attack"] = rates(records)
     config = replace(study.inversion, seed=seed)
     pictures, captions = toy_style_pictures(TARGET_STYLE, study.pictures, seed=10_000 + seed, token=config.token)
@@ -161,19 +164,20 @@ def summarise(runs: list[dict], variants: tuple[str, ...]) -> list[dict]:
     return rows
 
 
-def run_attack_study(study: AttackStudy, work_dir: Path, progress: bool = True) -> dict:
-    """Every variant with every seed, one after another; the runs and their pooled summary."""
+def run_attack_study(study: AttackStudy, work_dir: Path, progress: bool = True, workers: int = 1) -> dict:
+    """Every variant with every seed, `workers` runs side by side (`map_runs`); the runs and their pooled summary."""
     study.validate()
     began = time.time()
     jobs = [(variant, seed, study, work_dir) for seed in study.seeds for variant in study.variants]
-    runs = map_runs(variant_run, jobs, 1, progress, "attack study")
+    runs = map_runs(variant_run, jobs, workers, progress, "attack study")
     return {
         "study": asdict(study),
         "recipe": asdict(recipe("toy")),
         "summary": summarise(runs, study.variants),
         "runs": runs,
         "wall_time_s": round(time.time() - began, 1),
-        "hardware": hardware(),
+        "workers": workers,
+        "hardware": hardware(workers),
         "toy_weights": toy_weights_id(),
     }
 
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--attack-steps", type=int, default=300, help="inversion steps per attack (default 300)")
     parser.add_argument("--prompts-per-style", type=int, help="cases per split and style before the attack (default: every case)")
     parser.add_argument("--work-dir", default="runs/attacks", help="where each run's weights go")
+    parser.add_argument("--workers", type=int, default=1, help="runs side by side, one CPU thread each (default 1)")
     args = parser.parse_args(argv)
     parts = args.seeds.split(",")
     if not all(part.isdigit() for part in parts):
@@ -200,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
         study.validate()
     except ValueError as error:
         parser.error(str(error))
-    result = run_attack_study(study, Path(args.work_dir))
+    if args.workers < 1:
+        parser.error(f"--workers must be a positive integer, got {args.workers}")
+    result = run_attack_study(study, Path(args.work_dir), workers=args.workers)
     save_json(result, args.out)
     print(f"wrote {args.out} in {result['wall_time_s']:.0f}s")
 

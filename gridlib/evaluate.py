@@ -79,32 +79,35 @@ def sd_suite() -> StyleSuite:
     return StyleSuite(styles, TARGET_ARTIST, cases)
 
 
+@dataclass
+class Judgement:
+    """What a judge saw in a batch of images, from one pass over them: each image's style, its shape and colour
+    (None where the judge cannot tell), and the features in which the judge compares two images."""
+
+    styles: list[str]
+    shapes: list[str | None]
+    colours: list[str | None]
+    features: torch.Tensor
+
+
 class ToyJudge:
-    """The toy scene classifier as a judge: images -> style names; `content` -> shapes and colours; `embed` -> features."""
+    """The toy scene classifier as a judge: images -> style names; `describe` -> styles, shapes, colours and features."""
 
     def __init__(self):
         from .toyworld.classifier import HEADS, load_classifier
 
         self.labels, self.heads, self.classifier = HEADS["style"], HEADS, load_classifier()
 
-    def _predict(self, images: torch.Tensor) -> dict[str, list[str]]:
-        from .toyworld.classifier import predict
+    def describe(self, images: torch.Tensor) -> Judgement:
+        """Style, shape and colour of each image and the classifier's pooled features, in one pass."""
+        from .toyworld.classifier import look
 
-        return {name: [self.heads[name][i] for i in indices] for name, indices in predict(self.classifier, images).items()}
+        features, predicted = look(self.classifier, images)
+        names = {head: [self.heads[head][i] for i in indices] for head, indices in predicted.items()}
+        return Judgement(names["style"], names["shape"], names["colour"], features)
 
     def __call__(self, images: torch.Tensor) -> list[str]:
-        return self._predict(images)["style"]
-
-    def content(self, images: torch.Tensor) -> tuple[list[str], list[str]]:
-        """The shape and the colour of the object in each image."""
-        predictions = self._predict(images)
-        return predictions["shape"], predictions["colour"]
-
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """The classifier's pooled features: where same-seed images are compared."""
-        from .toyworld.classifier import embed
-
-        return embed(self.classifier, images)
+        return self.describe(images).styles
 
 
 class ClipJudge:
@@ -148,9 +151,14 @@ class ClipJudge:
             features.append(torch.nn.functional.normalize(output.float(), dim=-1).cpu())
         return torch.cat(features)
 
+    def describe(self, images: torch.Tensor) -> Judgement:
+        """Each image's label and CLIP's features, in one pass; zero-shot CLIP does not check shape or colour."""
+        features = self.embed(images)
+        styles = [self.labels[i] for i in (features @ self.text_features.float().cpu().T).argmax(dim=1)]
+        return Judgement(styles, [None] * len(styles), [None] * len(styles), features)
+
     def __call__(self, images: torch.Tensor) -> list[str]:
-        scores = self.embed(images) @ self.text_features.float().cpu().T
-        return [self.labels[i] for i in scores.argmax(dim=1)]
+        return self.describe(images).styles
 
 
 def spread(prompts: list[str], count: int) -> list[str]:

@@ -60,7 +60,7 @@ def judge_cases(
     """Generate every case on every seed and judge each image: one record per image, and the judge's features.
 
     A record says what was asked (prompt, style, split, phrasing, seed) and whether the judge agrees on
-    the style, and where the judge can tell (`judge.content`) and the prompt names one, on the shape and colour.
+    the style, and where the judge can tell (`judge.describe`) and the prompt names one, on the shape and colour.
     """
     if not cases or not seeds:
         raise ValueError(f"need at least one case and one seed, got {len(cases)} cases and seeds {list(seeds)}")
@@ -68,10 +68,9 @@ def judge_cases(
     images = generate(
         model, [c.prompt for c, _ in asked], [s for _, s in asked], steps=steps, guidance=guidance, batch_size=batch_size, progress=progress
     )
-    styles = judge(images)
-    shapes, colours = judge.content(images) if hasattr(judge, "content") else ([None] * len(asked), [None] * len(asked))
+    seen = judge.describe(images)
     records = []
-    for (case, seed), style, shape, colour in zip(asked, styles, shapes, colours, strict=True):
+    for (case, seed), style, shape, colour in zip(asked, seen.styles, seen.shapes, seen.colours, strict=True):
         checked = case.shape is not None and shape is not None
         records.append(
             {
@@ -79,13 +78,14 @@ def judge_cases(
                 "style": case.style,
                 "split": case.split,
                 "phrasing": case.phrasing,
+                "object": f"{case.colour} {case.shape}" if case.shape is not None else None,
                 "seed": seed,
                 "judged_style": style,
                 "shape_ok": shape == case.shape if checked else None,
                 "colour_ok": colour == case.colour if checked else None,
             }
         )
-    return records, judge.embed(images)
+    return records, seen.features
 
 
 def add_distances(before: list[dict], after: list[dict], before_features: torch.Tensor, after_features: torch.Tensor) -> None:

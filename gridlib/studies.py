@@ -53,6 +53,9 @@ RECIPE_NEIGHBOURS = {
     "ddim_15": {"ddim_steps": 15},
     "iterations_300": {"iterations": 300},
     "eta_3": {"negative_guidance": 3.0},
+    "iterations_400": {"iterations": 400},
+    "lr_2.5e-4_x600": {"lr": 2.5e-4, "iterations": 600},
+    "lr_2.5e-4_x800": {"lr": 2.5e-4, "iterations": 800},
     "noise_100": {"xt_source": "noise", "iterations": 100},
 }
 # Masks that follow the concept (`concept_maps`): per-example weight maps, at two sharpness values each.

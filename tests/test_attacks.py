@@ -1,6 +1,6 @@
 import pytest
 
-from gridlib.attacks import AttackStudy, attack_cases, attack_suite, leak_suite, main, run_attack_study, summarise
+from gridlib.attacks import AttackStudy, attack_cases, attack_suite, leak_suite, main, measured_cases, run_attack_study, summarise
 from gridlib.inversion import InversionConfig
 from gridlib.prompts import SD_VAN_GOGH_PROMPTS
 from gridlib.report import attack_answer, attack_table
@@ -20,6 +20,21 @@ def test_leak_prompts_never_name_the_painter_nor_repeat_the_erasure_prompts():
     sd = leak_suite("sd14")
     assert sd and not any("gogh" in c.prompt.lower() for c in sd)
     assert not any(c.prompt.lower() in " ".join(SD_VAN_GOGH_PROMPTS).lower() for c in sd)
+
+
+def test_the_cases_measured_before_the_attack_are_every_case_or_a_balanced_sample():
+    every = measured_cases()
+    assert {(c.split, c.style) for c in every if c.style == "van_gogh"} == {
+        ("train", "van_gogh"),
+        ("heldout", "van_gogh"),
+        ("unseen", "van_gogh"),
+        ("artworks", "van_gogh"),
+    }
+    assert {c.split for c in every if c.style != "van_gogh"} == {"heldout", "artworks"}
+    sampled = measured_cases(per_style=3)
+    groups = {(c.split, c.style) for c in every}
+    assert sorted((c.split, c.style) for c in sampled) == sorted(g for g in groups for _ in range(3))
+    assert measured_cases(per_style=3) == sampled  # seeded: the same sample every time
 
 
 def test_bad_studies_are_refused_before_anything_trains():
@@ -66,5 +81,6 @@ def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
     result = run_attack_study(study, tmp_path, progress=False)
     assert [row["variant"] for row in result["summary"]] == ["original", "esd_x"]
     assert result["summary"][0]["van_gogh_after_attack"]["images"] == 60
+    assert result["summary"][0]["van_gogh_heldout"]["images"] == 2  # `prompts_per_style` cases, one image seed
     assert "train_s" in result["runs"][1] and "train_s" not in result["runs"][0]
     assert len(attack_table(result)) == 2 and "after the attack" in attack_answer(result)

@@ -4,6 +4,7 @@ import torch
 from gridlib.evaluate import (
     ClipJudge,
     StyleSuite,
+    ToyJudge,
     compare_models,
     erasure_table,
     lpips_distance,
@@ -53,6 +54,26 @@ def test_clip_judge_names_one_label_per_image_in_bounded_batches(tiny_clip_judge
     labels = tiny_clip_judge(torch.rand(37, 3, 32, 32))
     assert len(labels) == 37 and set(labels) <= set(judge_labels())
     assert seen == [16, 16, 5]  # JUDGE_BATCH images per pass, whatever the count
+
+
+def test_clip_judge_describes_images_in_one_pass_that_agrees_with_its_labels(tiny_clip_judge, monkeypatch):
+    images, seen = torch.rand(20, 3, 32, 32), []
+    original = tiny_clip_judge.model.get_image_features
+    monkeypatch.setattr(tiny_clip_judge.model, "get_image_features", lambda **kw: seen.append(len(kw["pixel_values"])) or original(**kw))
+    judgement = tiny_clip_judge.describe(images)
+    assert sum(seen) == 20  # every image through CLIP once: labels and features come from the same pass
+    assert judgement.styles == tiny_clip_judge(images) and judgement.shapes == judgement.colours == [None] * 20
+    assert torch.allclose(judgement.features, tiny_clip_judge.embed(images))
+
+
+def test_the_toy_judge_describes_style_shape_colour_and_features_as_its_classifier_sees_them():
+    judge, images = ToyJudge(), torch.rand(12, 3, 32, 32)
+    judgement = judge.describe(images)
+    with torch.no_grad():
+        logits, features = judge.classifier(images), judge.classifier.embed(images)
+    for head, names in (("style", judgement.styles), ("shape", judgement.shapes), ("colour", judgement.colours)):
+        assert names == [judge.heads[head][i] for i in logits[head].argmax(dim=1)]
+    assert torch.allclose(judgement.features, features) and judge(images) == judgement.styles
 
 
 def test_clip_judge_needs_two_labels(tiny_clip_judge):

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from gridlib.evaluate import Judgement
 from gridlib.prompts import PromptCase
 from gridlib.scorecard import add_distances, compare, judge_cases, rates, targets
 
@@ -8,15 +9,20 @@ from gridlib.scorecard import add_distances, compare, judge_cases, rates, target
 class BrightnessJudge:
     """A judge whose answers follow the images: style from the mean, shape and colour from two channels."""
 
-    def __call__(self, images):
-        return ["van_gogh" if image.mean() > 0.5 else "photo" for image in images]
+    def describe(self, images):
+        return Judgement(
+            ["van_gogh" if image.mean() > 0.5 else "photo" for image in images],
+            ["circle" if image[0].mean() > 0.5 else "square" for image in images],
+            ["red" if image[1].mean() > 0.5 else "green" for image in images],
+            images.flatten(1)[:, :8],
+        )
 
-    def content(self, images):
-        shapes = ["circle" if image[0].mean() > 0.5 else "square" for image in images]
-        return shapes, ["red" if image[1].mean() > 0.5 else "green" for image in images]
 
-    def embed(self, images):
-        return images.flatten(1)[:, :8]
+class StyleOnlyJudge:
+    """A judge that cannot tell shape or colour, as zero-shot CLIP."""
+
+    def describe(self, images):
+        return Judgement(["photo"] * len(images), [None] * len(images), [None] * len(images), images.flatten(1)[:, :8])
 
 
 CASES = [
@@ -34,10 +40,8 @@ def test_judge_cases_gives_one_record_per_case_and_seed_and_checks_content_only_
     assert all(isinstance(r["shape_ok"], bool) for r in records if r["split"] == "heldout")
     again, _ = judge_cases(tiny, BrightnessJudge(), CASES, seeds=(1, 2), steps=2, guidance=2.0, progress=False)
     assert again == records
-    style_only = lambda images: ["photo"] * len(images)  # noqa: E731
-    style_only.embed = BrightnessJudge().embed
-    records, _ = judge_cases(tiny, style_only, CASES[:1], seeds=(1,), steps=1, guidance=1.0, progress=False)
-    assert records[0]["shape_ok"] is None  # a judge without `content` checks none
+    records, _ = judge_cases(tiny, StyleOnlyJudge(), CASES[:1], seeds=(1,), steps=1, guidance=1.0, progress=False)
+    assert records[0]["shape_ok"] is None  # a judge that cannot tell content checks none
     with pytest.raises(ValueError, match="need at least one case and one seed"):
         judge_cases(tiny, BrightnessJudge(), CASES, seeds=(), steps=1, guidance=1.0)
 

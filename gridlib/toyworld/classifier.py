@@ -84,7 +84,7 @@ def train_classifier(steps: int = 4000, batch_size: int = 128, seed: int = 0) ->
 
 def per_class_accuracy(model: SceneClassifier, images: torch.Tensor, labels: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
     """For each head and each of its classes, the share of pictures of that class it names correctly."""
-    predictions = predict(model, images)
+    _, predictions = look(model, images)
     return {
         name: {label: (predictions[name][labels[name] == i] == i).float().mean().item() for i, label in enumerate(HEADS[name])}
         for name in HEADS
@@ -92,18 +92,12 @@ def per_class_accuracy(model: SceneClassifier, images: torch.Tensor, labels: dic
 
 
 @torch.no_grad()
-def predict(model: SceneClassifier, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Class indices per head (into HEADS[name]) for images in [0, 1], shape (batch, 3, 32, 32)."""
+def look(model: SceneClassifier, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One pass of the judge over images in [0, 1], (batch, 3, 32, 32): its features, (batch, 96), and each
+    head's class indices (into HEADS[name])."""
     model.eval()
-    chunks = [model(chunk.float().cpu()) for chunk in images.split(512)]
-    return {name: torch.cat([logits[name].argmax(dim=1) for logits in chunks]) for name in HEADS}
-
-
-@torch.no_grad()
-def embed(model: SceneClassifier, images: torch.Tensor) -> torch.Tensor:
-    """The judge's features of images in [0, 1], (batch, 96)."""
-    model.eval()
-    return torch.cat([model.embed(chunk.float().cpu()) for chunk in images.split(512)])
+    features = torch.cat([model.embed(chunk.float().cpu()) for chunk in images.split(512)])
+    return features, {name: head(features).argmax(dim=1) for name, head in model.heads.items()}
 
 
 def save_classifier(model: SceneClassifier, path: Path = CLASSIFIER_FILE) -> None:
