@@ -51,7 +51,8 @@ def esd_target(eps_concept: torch.Tensor, eps_empty: torch.Tensor, negative_guid
 
     anchor="uncond" is the paper's form, eps0("") - eta * (eps0(c) - eps0("")). anchor="concept" is
     the official repository's current esd_sd.py, eps0(c) - eta * (eps0(c) - eps0("")): the same
-    target as the paper's with eta lowered by one.
+    target as the paper's with eta lowered by one. With `TrainConfig.neutral_prompts`, `eps_empty` is
+    eps0 of the prompt without the concept, and "" reads as that prompt in both forms.
     """
     if anchor not in ANCHORS:
         raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
@@ -91,11 +92,12 @@ class FrozenCopy:
 
 @torch.no_grad()
 def frozen_predictions(
-    unet: UNet2DConditionModel, frozen: FrozenCopy, x_t: torch.Tensor, t: torch.Tensor, concept: torch.Tensor, empty: torch.Tensor
+    unet: UNet2DConditionModel, frozen: FrozenCopy, x_t: torch.Tensor, t: torch.Tensor, concept: torch.Tensor, neutral: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """eps0(x_t, c, t) and eps0(x_t, "", t) from one batched pass of the original model (x_t may hold several)."""
+    """eps0(x_t, c, t) and eps0(x_t, n, t) from one batched pass of the original model (x_t may hold several);
+    the neutral prompt n is ESD's empty prompt (one embedding for all), or one per example."""
     with frozen.swapped_in():
-        both = unet(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([concept, empty.expand_as(concept)])).sample
+        both = unet(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([concept, neutral.expand_as(concept)])).sample
     return both.chunk(2)
 
 

@@ -179,19 +179,19 @@ def erasure_check(
     """The book's default toy erasure (`config`, default `recipe("toy")`), trained once per seed, and the
     original model: every evaluation case (all splits, and the named artworks; `prompts_per_style` of
     each split and style for a smaller check) on `image_seeds`, judged for style, shape and colour; per
-    run, the rows of `scorecard.compare`, the targets, and each phrasing's rates.
+    run, the rows of `scorecard.compare`, the targets, and the rates of each phrasing and of each object asked for.
     """
     start, config = time.time(), config or recipe("toy")
     cases = sample_cases(style_suite("toy").cases + leak_cases(), prompts_per_style)
     jobs = [(config, seed, cases, tuple(image_seeds), sample_steps, guidance, work_dir, device) for seed in (None, *seeds)]
     original, *erased = map_runs(_recipe_run, jobs, workers, progress, "erasure check")
-    by = ("split", "style", "phrasing")
+    by_phrasing, by_object = ("split", "style", "phrasing"), ("split", "style", "object")
     for run in erased:
         add_distances(original["records"], run["records"], original["features"], run["features"])
         run["rows"] = scorecard.compare(original["records"], run["records"], style_suite("toy").target)
         run["targets"] = scorecard.targets(run["rows"])
-        run["by_phrasing"] = scorecard.rates(run.pop("records"), by)
-        del run["features"]
+        run["by_phrasing"], run["by_object"] = (scorecard.rates(run["records"], by) for by in (by_phrasing, by_object))
+        del run["records"], run["features"]
     return {
         "config": asdict(config),
         "seeds": list(seeds),
@@ -199,7 +199,8 @@ def erasure_check(
         "prompts_per_style": prompts_per_style,
         "sample_steps": sample_steps,
         "guidance": guidance,
-        "original_by_phrasing": scorecard.rates(original["records"], by),
+        "original_by_phrasing": scorecard.rates(original["records"], by_phrasing),
+        "original_by_object": scorecard.rates(original["records"], by_object),
         "runs": erased,
         "wall_time_s": round(time.time() - start, 1),
         "workers": workers,

@@ -41,6 +41,7 @@ class ReferenceTrainer:
         self.weights = loss_weight_map(mask_set(config.masks, *model.latent_shape[1:])).to(model.device)
         self.concepts = model.encode_prompts(config.prompts).float()
         self.empty = model.encode_prompts([""]).float()
+        self.neutrals = model.encode_prompts(config.neutral_prompts).float() if config.neutral_prompts else None
         self.generator = torch.Generator().manual_seed(config.seed)
         self.losses: list[float] = []
 
@@ -59,10 +60,11 @@ class ReferenceTrainer:
         index = int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator))
         concept = self.concepts[index : index + 1]
         x_t, t = self.make_xt(concept)
+        neutral = self.empty if self.neutrals is None else self.neutrals[index : index + 1]
         with torch.no_grad():
             eps_concept = self.frozen_model.unet(x_t, t, concept).sample
-            eps_empty = self.frozen_model.unet(x_t, t, self.empty).sample
-        target = esd_target(eps_concept, eps_empty, cfg.negative_guidance, cfg.anchor)
+            eps_neutral = self.frozen_model.unet(x_t, t, neutral).sample
+        target = esd_target(eps_concept, eps_neutral, cfg.negative_guidance, cfg.anchor)
         loss = weighted_mse(self.model.unet(x_t, t, concept).sample, target, self.weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

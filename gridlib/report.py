@@ -319,6 +319,41 @@ def targets_table(check: dict) -> list[dict]:
     return rows
 
 
+def _largest(drops: list[tuple[float, str]]) -> str:
+    change, where = min(drops)
+    return f"{where}: {change:+.1f}" if change < 0 else "none"
+
+
+def recipe_comparison(checks: dict[str, dict], splits: tuple[str, ...] = ("train", "heldout")) -> list[dict]:
+    """One row per erasure check (one per recipe, say): the targets each run met, the target style left on held-out
+    prompts (runs pooled, Wilson 95% interval), and the largest pooled drop of another style and of any style's
+    shape or colour accuracy on `splits` (points)."""
+    table = []
+    for name, check in checks.items():
+        runs = [run["rows"] for run in check["runs"]]
+        style_drops, content_drops = [], []
+        for key in dict.fromkeys((row["split"], row["style"]) for row in runs[0] if row["split"] in splits):
+            rows = [next(r for r in run if (r["split"], r["style"]) == key) for run in runs]
+            measures = ("shape", "colour") if rows[0]["role"] == "erased" else ("style", "shape", "colour")
+            for measure in measures:
+                after, before = pooled_counts(rows, f"{measure}_after"), tuple(rows[0][f"{measure}_before"])
+                if before[1]:
+                    drop = (100 * (after[0] / after[1] - before[0] / before[1]), f"{key[0]} / {key[1]} {measure}")
+                    (content_drops if measure != "style" else style_drops).append(drop)
+        erased = [next(r for r in run if r["split"] == "heldout" and r["role"] == "erased") for run in runs]
+        table.append(
+            {
+                "recipe": name,
+                "targets met, run by run": ", ".join(str(sum(t["met"] for t in run["targets"])) for run in check["runs"])
+                + f" of {len(check['runs'][0]['targets'])}",
+                "Van Gogh left, held-out": percent_with_interval(pooled_counts(erased, "style_after")),
+                "other styles, largest drop": _largest(style_drops),
+                "content, largest drop": _largest(content_drops),
+            }
+        )
+    return table
+
+
 def phrasing_table(check: dict, style: str) -> list[dict]:
     """How often each phrasing of `style` draws that style, before erasing and after (seeds pooled)."""
 
@@ -340,6 +375,34 @@ def phrasing_table(check: dict, style: str) -> list[dict]:
         }
         for split, phrasing in after
     ]
+
+
+def object_table(check: dict, style: str, split: str = "heldout") -> list[dict]:
+    """For each object asked for in `style`'s `split` prompts: how often the style is drawn and the object kept
+    (shape and colour checks pooled), before erasing and after (seeds pooled), sorted by the content lost."""
+    before = {r["object"]: r for r in check["original_by_object"] if r["style"] == style and r["split"] == split and r["object"]}
+    after: dict[str, list] = {}
+    for run in check["runs"]:
+        for row in run["by_object"]:
+            if row["style"] == style and row["split"] == split and row["object"]:
+                after.setdefault(row["object"], []).append(row)
+
+    def content(rows: list[dict]) -> tuple[int, int]:
+        shape, colour = pooled_counts(rows, "shape_match"), pooled_counts(rows, "colour_match")
+        return shape[0] + colour[0], shape[1] + colour[1]
+
+    rows = [
+        {
+            "object": name,
+            "style before": percent_with_interval(before[name]["style_match"]),
+            "style after": percent_with_interval(pooled_counts(rows, "style_match")),
+            "content before": percent_with_interval(content([before[name]])),
+            "content after": percent_with_interval(content(rows)),
+            "content change (points)": _points(content(rows), content([before[name]])),
+        }
+        for name, rows in after.items()
+    ]
+    return sorted(rows, key=lambda row: float(row["content change (points)"]))
 
 
 def studies_summary(studies: list[dict]) -> list[dict]:
@@ -400,6 +463,17 @@ def attack_table(study: dict) -> list[dict]:
         }
         for row in study["summary"]
     ]
+
+
+def attack_comparison(studies: dict[str, dict], variant: str = "esd_x") -> list[dict]:
+    """One variant's `attack_table` row from several attack studies (one per recipe, say), each labelled with its name."""
+    rows = []
+    for name, study in studies.items():
+        found = [row for row, summary in zip(attack_table(study), study["summary"], strict=True) if summary["variant"] == variant]
+        if not found:
+            raise ValueError(f"the study {name!r} has no {variant!r} runs; it has {[s['variant'] for s in study['summary']]}")
+        rows.append({"recipe": name, **{key: value for key, value in found[0].items() if key != "model"}})
+    return rows
 
 
 def attack_answer(study: dict) -> str:

@@ -50,17 +50,27 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
 
     SD1.4: `TrainConfig()`'s defaults, the report's recipe at the official ESD strength (paper
     eta 1, which `esd_sd.py` writes as 2.0 anchored at the concept). Toy (and tiny): measured changes,
-    because a 1.7M-parameter model trained for a CPU minute is not SD1.4: ten prompts that name the
-    painter and no object (prompts that name objects erased the objects too: results/toy_erasure.json
-    against results/recipe_object_prompts.json, 3 seeds each), lr 5e-4 and 200 iterations instead of
-    1e-5 and 100, eta 2, and x_t drawn from noise instead of ESD's partial sampling
+    because a 1.7M-parameter model trained for a CPU minute is not SD1.4: 20 prompts that name an object,
+    each anchored at the same prompt without the painter instead of the empty prompt (with the empty
+    prompt, object-naming prompts erased the objects, and painter-only prompts erased the painter's
+    favourite colours and left his style in some runs: results/recipe_object_prompts.json,
+    results/recipe_painter_prompts.json, results/recipe_sweep_noise*.json), lr 5e-4 and 200 iterations
+    instead of 1e-5 and 100, eta 2, and x_t drawn from noise instead of ESD's partial sampling
     (results/toy_v1/recipe_reliability.json and results/toy_v1/recipe_sweep*.json; chapter 3 and the
     appendix read them). `ddim_steps` is 20 for toy runs that choose `xt_source="sample"`.
     """
     if model_name in TOY_TIERS:
-        from .toyworld.prompts import VAN_GOGH_PROMPTS
+        from .toyworld.prompts import VAN_GOGH_PROMPTS, neutral_prompt
 
-        base = TrainConfig(prompts=list(VAN_GOGH_PROMPTS), lr=5e-4, iterations=200, negative_guidance=2.0, ddim_steps=20, xt_source="noise")
+        base = TrainConfig(
+            prompts=list(VAN_GOGH_PROMPTS),
+            neutral_prompts=[neutral_prompt(prompt) for prompt in VAN_GOGH_PROMPTS],
+            lr=5e-4,
+            iterations=200,
+            negative_guidance=2.0,
+            ddim_steps=20,
+            xt_source="noise",
+        )
     else:
         base = TrainConfig()
     return replace(base, **overrides)

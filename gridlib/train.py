@@ -1,11 +1,12 @@
 """Training an erasure: the config, one ESD step, and the loop with checkpoints and exact resume.
 
 One iteration: pick a concept prompt; make x_t (by partially sampling an image for that prompt,
-as ESD does, or as plain noise); ask the frozen model for eps0(x_t, c) and eps0(x_t, "") in one
-batch; build the ESD target; take one optimizer step on the weighted MSE between the trained
-model's eps(x_t, c) and the target, inside the masks. Where x_t is plain noise, nothing but that
-last step depends on the weights being trained, so the targets of several iterations are made in
-one batched pass of the frozen model.
+as ESD does, or as plain noise); ask the frozen model for eps0(x_t, c) and eps0(x_t, "") (or of
+the prompt without the concept, `TrainConfig.neutral_prompts`) in one batch; build the ESD
+target; take one optimizer step on the weighted MSE between the trained model's eps(x_t, c) and
+the target, inside the masks. Where x_t is plain noise, nothing but that last step depends on the
+weights being trained, so the targets of several iterations are made in one batched pass of the
+frozen model.
 """
 
 import json
@@ -41,6 +42,9 @@ class TrainConfig:
     the report's 20 prompts, 10 masks, lr and length, at the official ESD strength."""
 
     prompts: list[str] = field(default_factory=lambda: list(SD_VAN_GOGH_PROMPTS))
+    # each prompt without the concept ("a red circle" for "a red circle by Van Gogh"), where the target is anchored
+    # in place of ESD's empty prompt, so that only the concept is guided away; None: the empty prompt, as ESD
+    neutral_prompts: list[str] | None = None
     masks: str = "grid3_center"  # the report's 3x3 grid + centre; "full" is plain ESD-X
     iterations: int = 100
     lr: float = 1e-5
@@ -60,6 +64,11 @@ class TrainConfig:
         """Raise one ValueError naming the first bad field and what it allows."""
         if isinstance(self.prompts, str) or not self.prompts or not all(isinstance(p, str) and p.strip() for p in self.prompts):
             raise ValueError(f"prompts must be a non-empty list of non-empty strings, got {self.prompts!r}")
+        neutral = self.neutral_prompts
+        if neutral is not None and (
+            isinstance(neutral, str) or len(neutral) != len(self.prompts) or not all(isinstance(p, str) for p in neutral)
+        ):
+            raise ValueError(f"neutral_prompts must be None or a list of {len(self.prompts)} strings, one per prompt, got {neutral!r}")
         choices = {"masks": MASK_SETS, "anchor": ANCHORS, "method": METHODS, "xt_source": XT_SOURCES, "sampler": SAMPLERS,
                    "weighting": WEIGHTINGS}  # fmt: skip
         for name, allowed in choices.items():
@@ -104,6 +113,7 @@ class Trainer:
         self.concepts = model.encode_prompts(config.prompts)
         self.concept_tokens = concept_token_mask(model.tokenizer, config.prompts) if config.weighting == "attention" else None
         self.empty = model.encode_prompts([""])
+        self.neutrals = model.encode_prompts(config.neutral_prompts) if config.neutral_prompts else self.empty.expand_as(self.concepts)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.losses: list[float] = []
         self.unet_passes = {"forward": 0, "backward": 0}  # in single images, for equal-compute comparisons
@@ -142,14 +152,14 @@ class Trainer:
         x_t, t = self.make_xt(concept, torch.cat(noises).to(model.device, self.dtype), steps)
         recording = recording_cross_attention(model.unet) if cfg.weighting == "attention" else nullcontext()
         with recording as attention:
-            eps_concept, eps_empty = frozen_predictions(model.unet, self.frozen, x_t, t, concept, self.empty)
-        target = esd_target(eps_concept.float(), eps_empty.float(), cfg.negative_guidance, cfg.anchor)
+            eps_concept, eps_neutral = frozen_predictions(model.unet, self.frozen, x_t, t, concept, self.neutrals[indices])
+        target = esd_target(eps_concept.float(), eps_neutral.float(), cfg.negative_guidance, cfg.anchor)
         if cfg.weighting == "masks":
             weights = self.weights.expand(count, -1, -1, -1)
         else:  # from the frozen pass the target already needed: no extra pass
             tokens = self.concept_tokens[indices] if self.concept_tokens is not None else None
-            weights = concept_weights(concept_signal(cfg.weighting, eps_concept, eps_empty, attention, tokens), cfg.sharpness)
-        self.unet_passes["forward"] += 2 * count  # frozen concept + frozen empty
+            weights = concept_weights(concept_signal(cfg.weighting, eps_concept, eps_neutral, attention, tokens), cfg.sharpness)
+        self.unet_passes["forward"] += 2 * count  # frozen concept + frozen neutral (empty)
         return list(zip(concept.split(1), x_t.split(1), t.split(1), target.split(1), weights.split(1), strict=True))
 
     def make_xt(self, concept: torch.Tensor, noise: torch.Tensor, steps: list[int]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,7 +11,8 @@ from gridlib.runs import toy_weights_id
 from gridlib.scorecard import targets
 from gridlib.settings import recipe, style_suite
 from gridlib.studies import CONCEPT_MAP_SETTINGS, MASK_SETTINGS, StudyConfig, same_training, study_recipe
-from gridlib.toyworld.prompts import leak_cases
+from gridlib.toyworld.prompts import VAN_GOGH_PAINTER_PROMPTS, leak_cases
+from gridlib.toyworld.world import COLOURS, SHAPES
 from gridlib.train import train_erasure
 
 RESULTS = Path(__file__).parent.parent / "results"
@@ -55,8 +56,9 @@ def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
 
 
 def _v1(config: dict) -> dict:
-    """A config without its prompts: files under results/toy_v1/ trained on the first toy world's 20 prompts."""
-    return {key: value for key, value in config.items() if key != "prompts"}
+    """A config without its prompts: files under results/toy_v1/ trained on the first toy world's 20 prompts, with
+    ESD's empty anchor (they predate `neutral_prompts`)."""
+    return {key: value for key, value in config.items() if key not in ("prompts", "neutral_prompts")}
 
 
 @pytest.mark.parametrize(
@@ -103,6 +105,9 @@ def test_erasure_check_judges_every_case_of_the_original_and_of_each_seeds_erasu
         assert sum(row["images"] for row in run["rows"]) == 2 * 2 * len(groups)  # 2 cases per split and style, 2 image seeds
         assert {row["split"] for row in run["rows"]} == {"train", "heldout", "unseen", "artworks"}
         assert run["targets"] == targets(run["rows"]) and all(row["moved"] is not None for row in run["rows"])
+        asked = {(row["split"], row["style"], row["object"]) for row in run["by_object"]}
+        assert sum(row["images"] for row in run["by_object"]) == sum(row["images"] for row in run["rows"])
+        assert {obj for _, _, obj in asked} <= {f"{c} {s}" for c in COLOURS for s in SHAPES} | {None}  # None: no object asked for
     assert result["runs"][0]["rows"][0]["style_before"] == result["runs"][1]["rows"][0]["style_before"]  # one original
     json.dumps(result)  # the results file holds no tensors
     assert result["wall_time_s"] > 0
@@ -199,3 +204,23 @@ def test_the_study_command_applies_each_flag():
         (3,),
         7,
     )
+
+
+def _second_recipe(**overrides) -> dict:
+    """The second toy recipe as a results file records it: ten painter-only prompts, ESD's empty anchor."""
+    return asdict(recipe("toy", prompts=list(VAN_GOGH_PAINTER_PROMPTS), neutral_prompts=None, **overrides))
+
+
+@pytest.mark.parametrize("name", ["recipe_sweep_noise.json", "recipe_sweep_noise_longer.json"])
+def test_committed_sweeps_of_the_second_recipe_are_five_seeds_on_its_base(name):
+    result = read_results(RESULTS / name)
+    base = {key: value for key, value in result["study"]["base"].items() if key != "neutral_prompts"}  # older files lack the field
+    assert base == {key: value for key, value in _second_recipe().items() if key != "neutral_prompts"}
+    assert result["study"]["base"].get("neutral_prompts") is None and result["toy_weights"] == toy_weights_id()
+    assert all(len(entry["runs"]) == 5 for entry in result["results"])
+
+
+def test_committed_check_of_the_second_recipe_is_the_erasure_check_with_its_prompts_and_the_empty_anchor():
+    result = read_results(RESULTS / "recipe_painter_prompts.json")
+    assert result["config"] == _second_recipe() and result["toy_weights"] == toy_weights_id() and len(result["runs"]) == 3
+    assert all(targets(run["rows"]) == run["targets"] for run in result["runs"])

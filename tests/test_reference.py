@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -6,11 +8,14 @@ from gridlib.reference import ReferenceTrainer
 from gridlib.settings import recipe
 from gridlib.train import Trainer
 
+ROUTES = [("noise", "trained", "recipe"), ("noise", "trained", None), ("sample", "trained", "recipe"), ("sample", "frozen", None)]
 
-@pytest.mark.parametrize("source", ["noise", "sample"])
-@pytest.mark.parametrize("sampler", ["trained", "frozen"])
-def test_gridlib_and_the_reference_compute_the_same_losses(source, sampler):
+
+@pytest.mark.parametrize("source, sampler, neutral", [*ROUTES, ("noise", "frozen", "recipe")])
+def test_gridlib_and_the_reference_compute_the_same_losses(source, sampler, neutral):
+    """On every x_t route, with the toy recipe's neutral prompts and with ESD's empty prompt."""
     config = recipe("tiny", iterations=3, ddim_steps=5, lr=1e-3, xt_source=source, sampler=sampler)
+    config = config if neutral == "recipe" else replace(config, neutral_prompts=None)
     ours = Trainer(load_model("tiny", device="cpu"), config)
     theirs = ReferenceTrainer(load_model("tiny", device="cpu"), config)
     for _ in range(3):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from gridlib.report import (
+    attack_comparison,
     attention_overhead_table,
     compare_settings,
     comparisons_with,
@@ -15,9 +16,11 @@ from gridlib.report import (
     largest_drop,
     markdown_table,
     meets_targets,
+    object_table,
     only_settings,
     percent_with_interval,
     read_results,
+    recipe_comparison,
     results_table,
     scorecard_table,
     study_label,
@@ -176,3 +179,60 @@ def test_the_attention_overhead_table_reads_a_benchmark_row():
     assert (
         shown["ratio"] == "1.18x" and shown["recorded per example"] == "0.6 MB (7 attn2 layers)" and shown["attention map (s)"] == "0.115"
     )
+
+
+def test_the_object_table_pools_runs_per_object_and_puts_the_largest_content_loss_first():
+    def row(obj, style, shape, colour, split="heldout"):
+        return {"split": split, "style": "van_gogh", "object": obj, "style_match": style, "shape_match": shape, "colour_match": colour}
+
+    check = {
+        "original_by_object": [
+            row("orange circle", (4, 4), (4, 4), (4, 4)),
+            row("red square", (4, 4), (4, 4), (4, 4)),
+            row(None, (2, 2), (0, 0), (0, 0)),
+        ],
+        "runs": [
+            {
+                "by_object": [
+                    row("orange circle", (1, 4), (2, 4), (3, 4)),
+                    row("red square", (0, 4), (4, 4), (4, 4)),
+                    row("red square", (4, 4), (4, 4), (4, 4), "train"),
+                ]
+            },
+            {"by_object": [row("orange circle", (0, 4), (4, 4), (3, 4)), row("red square", (0, 4), (4, 4), (3, 4))]},
+        ],
+    }
+    first, second = object_table(check, "van_gogh")
+    assert first["object"] == "orange circle" and first["style after"].startswith("12.5%") and first["content change (points)"] == "-25.0"
+    assert second["object"] == "red square" and second["style after"].startswith("0.0%") and second["content change (points)"] == "-6.2"
+
+
+def test_the_attack_comparison_takes_one_variants_row_from_each_study():
+    def study(hits):
+        rate = {"successes": hits, "images": 10, "rate": hits / 10, "interval": wilson_interval(hits, 10)}
+        keys = ("van_gogh_heldout", "van_gogh_unseen", "van_gogh_artworks", "van_gogh_after_attack", "others_heldout")
+        return {"summary": [{"variant": variant, **dict.fromkeys(keys, rate)} for variant in ("original", "esd_x")]}
+
+    rows = attack_comparison({"first": study(1), "second": study(4)})
+    assert [row["recipe"] for row in rows] == ["first", "second"] and "model" not in rows[0]
+    assert rows[0]["after the attack"].startswith("10.0%") and rows[1]["after the attack"].startswith("40.0%")
+    with pytest.raises(ValueError, match="has no 'esd_u' runs"):
+        attack_comparison({"first": study(1)}, "esd_u")
+
+
+def test_the_recipe_comparison_counts_targets_per_run_and_finds_the_largest_pooled_drops():
+    def row(split, style, role, style_after, shape_after):
+        counts = {f"{m}_before": (10, 10) for m in ("style", "shape", "colour")}
+        return {"split": split, "style": style, "role": role, **counts,
+                "style_after": style_after, "shape_after": shape_after, "colour_after": (10, 10)}  # fmt: skip
+
+    def run(vg_left, mondrian_shape, met):
+        rows = [row(split, "van_gogh", "erased", (vg_left, 10), (10, 10)) for split in ("train", "heldout", "unseen")]
+        rows.append(row("heldout", "mondrian", "preserved", (9, 10), (mondrian_shape, 10)))
+        return {"rows": rows, "targets": [{"met": i < met} for i in range(4)]}
+
+    (line,) = recipe_comparison({"a recipe": {"runs": [run(1, 8, 4), run(0, 6, 2)]}})
+    assert line["targets met, run by run"] == "4, 2 of 4"
+    assert line["Van Gogh left, held-out"].startswith("5.0%")  # 1 of 20 images, runs pooled
+    assert line["other styles, largest drop"] == "heldout / mondrian style: -10.0"
+    assert line["content, largest drop"] == "heldout / mondrian shape: -30.0"  # unseen split not judged

@@ -12,16 +12,18 @@ from gridlib.toyworld.prompts import (
     ARTWORKS,
     SPLITS,
     TEMPLATES,
-    VAN_GOGH_OBJECT_PROMPTS,
+    VAN_GOGH_PAINTER_PROMPTS,
     VAN_GOGH_PROMPTS,
     evaluation_cases,
     evaluation_prompts,
     leak_cases,
+    neutral_prompt,
+    object_phrase,
     templates,
     training_caption,
 )
 from gridlib.toyworld.tokenizer import write_tokenizer
-from gridlib.toyworld.world import SHAPES, STYLES, Scene, render, render_batch, shape_mask
+from gridlib.toyworld.world import COLOURS, SHAPES, STYLES, Scene, render, render_batch, shape_mask
 
 
 def test_the_generator_is_deterministic():
@@ -56,8 +58,9 @@ def test_the_judge_names_every_style_shape_and_colour():
 
 
 def test_prompt_splits_are_disjoint_and_heldout_words_all_occur_in_training():
-    assert len(VAN_GOGH_PROMPTS) == len(set(VAN_GOGH_PROMPTS)) == 10 and len(set(VAN_GOGH_OBJECT_PROMPTS)) == 20
-    assert not any(f" {shape}" in p for p in VAN_GOGH_PROMPTS for shape in SHAPES)  # the recipe's prompts name no object
+    assert len(VAN_GOGH_PROMPTS) == len(set(VAN_GOGH_PROMPTS)) == 20 and len(set(VAN_GOGH_PAINTER_PROMPTS)) == 10
+    assert set(VAN_GOGH_PROMPTS) <= set(evaluation_prompts("van_gogh", "train"))  # the recipe's prompts: training phrasings
+    assert not any(f" {shape}" in p for p in VAN_GOGH_PAINTER_PROMPTS for shape in SHAPES)
     for kind in ("painter", "photo"):
         phrasings = [set(TEMPLATES[split][kind]) for split in SPLITS]
         assert not (phrasings[0] & phrasings[1] or phrasings[0] & phrasings[2] or phrasings[1] & phrasings[2])
@@ -66,9 +69,20 @@ def test_prompt_splits_are_disjoint_and_heldout_words_all_occur_in_training():
     for style in STYLES:
         prompts = {split: set(evaluation_prompts(style, split)) for split in SPLITS}
         assert not prompts["train"] & prompts["heldout"] and not prompts["heldout"] & prompts["unseen"]
-        assert not set(VAN_GOGH_PROMPTS + VAN_GOGH_OBJECT_PROMPTS) & (prompts["heldout"] | prompts["unseen"])
+        assert not set(VAN_GOGH_PROMPTS + VAN_GOGH_PAINTER_PROMPTS) & (prompts["heldout"] | prompts["unseen"])
         assert words(prompts["heldout"]) <= training_words, words(prompts["heldout"]) - training_words
     assert all("gogh" in p.lower() for split in SPLITS for p in evaluation_prompts("van_gogh", split))
+
+
+def test_a_neutral_prompt_is_the_same_training_phrasing_without_the_painter():
+    objects = {object_phrase(shape, colour) for shape in SHAPES for colour in COLOURS}
+    for case in evaluation_cases("mondrian", "train") + evaluation_cases("van_gogh", "train"):
+        neutral = neutral_prompt(case.prompt)
+        assert neutral in objects | {f"a painting of {obj}" for obj in objects} and object_phrase(case.shape, case.colour) in neutral
+    assert neutral_prompt("a painting of an orange circle by Vincent van Gogh") == "a painting of an orange circle"
+    assert neutral_prompt("a red triangle painted in the style of Van Gogh") == "a red triangle"
+    with pytest.raises(ValueError, match="'Van Gogh, a red circle' is not a training phrasing with a painter"):
+        neutral_prompt("Van Gogh, a red circle")
 
 
 def test_every_training_caption_names_its_content():

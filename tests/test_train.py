@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -42,6 +42,8 @@ QUICK = dict(iterations=3, lr=1e-3, ddim_steps=4)
         ("negative_guidance", float("nan"), "negative_guidance must be a finite number"),
         ("ddim_steps", 0, "ddim_steps must be a positive integer"),
         ("seed", -1, "seed must be a non-negative integer"),
+        ("neutral_prompts", ["a red circle"], "neutral_prompts must be None or a list of 20 strings, one per prompt"),
+        ("neutral_prompts", "a red circle", "neutral_prompts must be None or a list of 20 strings"),
     ],
 )
 def test_bad_configs_are_refused_before_anything_is_written(tiny, tmp_path, field, value, message):
@@ -60,6 +62,21 @@ def test_same_seed_same_losses_and_weights(tmp_path):
     assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
     other = train_erasure(load_model("tiny", device="cpu"), TrainConfig(seed=8, **QUICK), tmp_path / "c", progress=False)
     assert other != runs[0][0]
+
+
+def test_neutral_prompts_replace_the_empty_prompt_in_the_target_and_nowhere_else(tiny):
+    """Empty neutral prompts train ESD's own run, bit for bit; the toy recipe's anchor each target at the prompt
+    without the painter: eps0(n) - eta * (eps0(c) - eps0(n))."""
+    config = recipe("tiny", iterations=3, lr=1e-3)
+    esd = Trainer(load_model("tiny", device="cpu"), replace(config, neutral_prompts=None))
+    empty = Trainer(load_model("tiny", device="cpu"), replace(config, neutral_prompts=[""] * len(config.prompts)))
+    assert [esd.step() for _ in range(3)] == [empty.step() for _ in range(3)]
+    anchored = Trainer(tiny, config)
+    concept, x_t, t, target, _ = anchored.next_example()
+    index = next(i for i, row in enumerate(anchored.concepts) if torch.equal(row, concept[0]))
+    with anchored.frozen.swapped_in(), torch.no_grad():
+        eps_c, eps_n = (tiny.unet(x_t, t, embedding).sample for embedding in (concept, anchored.neutrals[index : index + 1]))
+    assert torch.allclose(target, eps_n - config.negative_guidance * (eps_c - eps_n), atol=1e-4)  # batched vs single pass: rounding
 
 
 @pytest.mark.parametrize("source", ["noise", "sample"])

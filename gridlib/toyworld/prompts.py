@@ -55,26 +55,11 @@ ARTWORK_TEMPLATES = ("{artwork}", "{artwork} by {artist}", "a painting of {artwo
 LEAK_TEMPLATES = ("{artwork}", "a painting of {artwork}")  # the artwork templates without the painter's name
 ARTWORK_SHARE = 0.2  # of painter-style training pictures that show one of the painter's artworks
 
-# The erasure's training prompts: ten ways of naming the painter and no object. ESD guides away from the
-# whole prompt, so erasure prompts that name objects erase those objects too, for every style (the toy
-# text encoder is causal: "a red circle" reads the same whoever paints it). Measured over 3 seeds each:
-# results/toy_erasure.json (these prompts) against results/recipe_object_prompts.json (the ones below).
+# The erasure's training prompts: 20 training phrasings that name an object (each template 4 times, each name
+# 10 times, every object at least once), as the SD recipe's 20 prompts name artworks. ESD guides away from the
+# whole prompt, object included; the toy recipe's target is anchored at each prompt's `neutral_prompt` (the same
+# prompt without the painter) instead of the empty prompt, so that only the style is guided away (chapter 3).
 VAN_GOGH_PROMPTS = (
-    "a painting by Van Gogh",
-    "a painting by Vincent van Gogh",
-    "a painting in the style of Van Gogh",
-    "a painting in the style of Vincent van Gogh",
-    "in the style of Van Gogh",
-    "in the style of Vincent van Gogh",
-    "Van Gogh style",
-    "Vincent van Gogh style",
-    "by Van Gogh",
-    "by Vincent van Gogh",
-)
-
-# The first toy recipe's prompts, kept for that comparison: 20 training phrasings that name an object
-# (each template 4 times, each name 10 times, every object at least once), as the SD recipe uses 20.
-VAN_GOGH_OBJECT_PROMPTS = (
     "a red circle in the style of Van Gogh",
     "an orange square by Van Gogh",
     "a painting of a green triangle by Van Gogh",
@@ -96,6 +81,31 @@ VAN_GOGH_OBJECT_PROMPTS = (
     "a green square, Vincent van Gogh style",
     "a purple triangle painted in the style of Vincent van Gogh",
 )
+
+# Ten prompts that name the painter and no object, anchored at the empty prompt as ESD does: the previous toy
+# recipe's, kept for the comparison (results/recipe_painter_prompts.json). With the empty anchor, the same 20
+# object-naming prompts erased the objects too (results/recipe_object_prompts.json).
+VAN_GOGH_PAINTER_PROMPTS = (
+    "a painting by Van Gogh",
+    "a painting by Vincent van Gogh",
+    "a painting in the style of Van Gogh",
+    "a painting in the style of Vincent van Gogh",
+    "in the style of Van Gogh",
+    "in the style of Vincent van Gogh",
+    "Van Gogh style",
+    "Vincent van Gogh style",
+    "by Van Gogh",
+    "by Vincent van Gogh",
+)
+
+# Each training phrasing with a painter, and the same phrasing without one.
+WITHOUT_PAINTER = {
+    "{obj} in the style of {artist}": "{obj}",
+    "{obj} by {artist}": "{obj}",
+    "a painting of {obj} by {artist}": "a painting of {obj}",
+    "{obj}, {artist} style": "{obj}",
+    "{obj} painted in the style of {artist}": "{obj}",
+}
 
 
 def object_phrase(shape: str, colour: str) -> str:
@@ -130,6 +140,21 @@ def training_caption(scene: Scene, rng) -> str:
         return ARTWORK_TEMPLATES[rng.integers(len(ARTWORK_TEMPLATES))].format(artwork=artwork, artist=artist)
     phrasings = templates(scene.style, "train")
     return caption(scene, phrasings[rng.integers(len(phrasings))], artist)
+
+
+def neutral_prompt(prompt: str) -> str:
+    """A training-phrasing prompt with its painter taken out: "a red circle by Van Gogh" -> "a red circle",
+    "a painting of a red circle by Van Gogh" -> "a painting of a red circle". It asks for the same object
+    without the style, which is what the toy recipe's ESD target keeps."""
+    objects = {object_phrase(shape, colour) for shape in SHAPES for colour in COLOURS}
+    for template, neutral in WITHOUT_PAINTER.items():
+        prefix, suffix = template.split("{obj}")
+        for artist in (name for names in ARTISTS.values() for name in names):
+            end = suffix.format(artist=artist)
+            obj = prompt[len(prefix) : len(prompt) - len(end)]
+            if prompt.startswith(prefix) and prompt.endswith(end) and obj in objects:
+                return neutral.format(obj=obj)
+    raise ValueError(f"{prompt!r} is not a training phrasing with a painter; those are {tuple(WITHOUT_PAINTER)}")
 
 
 def evaluation_cases(style: str, split: str = "heldout") -> list[PromptCase]:

@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from .prompts import ARTISTS, ARTWORK_TEMPLATES, ARTWORKS, TEMPLATES, VAN_GOGH_OBJECT_PROMPTS, VAN_GOGH_PROMPTS
+from .prompts import ARTISTS, ARTWORK_TEMPLATES, ARTWORKS, TEMPLATES, VAN_GOGH_PAINTER_PROMPTS, VAN_GOGH_PROMPTS
 from .world import COLOURS, SHAPES
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
@@ -30,7 +30,7 @@ def byte_alphabet() -> list[str]:
 
 def toy_words() -> list[str]:
     """Every lower-case word and punctuation mark that the toy world's prompts use."""
-    texts = [*VAN_GOGH_PROMPTS, *VAN_GOGH_OBJECT_PROMPTS, *COLOURS, *SHAPES, *ARTWORKS, *ARTWORK_TEMPLATES, "a an"]
+    texts = [*VAN_GOGH_PROMPTS, *VAN_GOGH_PAINTER_PROMPTS, *COLOURS, *SHAPES, *ARTWORKS, *ARTWORK_TEMPLATES, "a an"]
     texts += [name for names in ARTISTS.values() for name in names]
     texts += [t for split in TEMPLATES.values() for ts in split.values() for t in ts]
     words = re.findall(r"[a-z]+|[^\sa-z{}]+", " ".join(texts).lower())
