@@ -25,7 +25,7 @@ book: $(STAMP)
 test: $(STAMP)  # lint and format check first (seconds), then the suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile  # two workers, each taking whole test files (the notebooks' file shares one executed book)
+	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/esd_step.py --model toy --quick
