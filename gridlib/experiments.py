@@ -31,7 +31,7 @@ from . import scorecard
 from .files import save_json
 from .models import load_model
 from .prompts import PromptCase
-from .report import summary
+from .report import content_counts, summary
 from .runs import hardware, map_runs, timed_training, toy_weights_id
 from .scorecard import add_distances, judge_cases, sample_cases
 from .settings import TOY, make_judge, recipe, style_suite, tier_settings
@@ -65,11 +65,8 @@ def _held_out_scores(model, study: StudyConfig) -> tuple[dict[str, float], dict[
     )
     rows = scorecard.rates(records, by=("style",))
     rates = {row["style"]: row["style_match"][0] / row["style_match"][1] for row in rows}
-    content = {
-        row["style"]: (row["shape_match"][0] + row["colour_match"][0]) / (row["shape_match"][1] + row["colour_match"][1])
-        for row in rows
-        if row["shape_match"][1]
-    }
+    counts = {row["style"]: content_counts(row) for row in rows}
+    content = {style: hits / trials for style, (hits, trials) in counts.items() if trials}
     return rates, content
 
 

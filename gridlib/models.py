@@ -168,10 +168,12 @@ def toy_scheduler() -> DDIMScheduler:
     )  # fmt: skip
 
 
-def _tiny(seed: int = 0) -> DiffusionModel:
-    """A random SD-shaped latent model (VAE, 4 latent channels, SD's 77 prompt tokens), small enough for unit tests."""
+def tiny_model(seed: int = 0, prompt_tokens: int | None = None) -> DiffusionModel:
+    """A random SD-shaped latent model (VAE, 4 latent channels), small enough for unit tests; its prompts are the
+    toy tokenizer's 20 tokens long, or `prompt_tokens` (SD's 77, for `offline.tiny_sd_model`)."""
     torch.manual_seed(seed)
-    tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer")
+    length = {"model_max_length": prompt_tokens} if prompt_tokens else {}
+    tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer", **length)
     text_encoder = CLIPTextModel(toy_text_config(tokenizer, width=32, layers=1))
     unet = UNet2DConditionModel(
         sample_size=16, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
@@ -243,7 +245,7 @@ def load_model(name: str = "toy", device: str | torch.device | None = None, dtyp
     if dtype is None:
         dtype = torch.float16 if is_sd and device.type == "cuda" else torch.float32
     if name == "tiny":
-        model = _tiny()
+        model = tiny_model()
     elif name == "toy":
         model = _toy()
     elif name == "sd14" or "/" in name or os.path.isdir(name):

@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextModel, CLIPTokenizer
+from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
-from .models import TOY_ASSETS, DiffusionModel, load_model, toy_text_config
+from .models import TOY_ASSETS, DiffusionModel, tiny_model
 
 
 def _write_folder(folder: Path, write) -> Path:
@@ -32,13 +32,9 @@ def _write_folder(folder: Path, write) -> Path:
 
 
 def tiny_sd_model(seed: int = 0) -> DiffusionModel:
-    """The tiny model with a random text encoder as long as SD's (77 tokens), for the SD stand-in: the SD
-    recipe's longest prompts would lose the painter's name to the tiny model's 20-token truncation."""
-    model = load_model("tiny", device="cpu")
-    torch.manual_seed(seed)
-    model.tokenizer = CLIPTokenizer.from_pretrained(TOY_ASSETS / "tokenizer", model_max_length=77)
-    model.text_encoder = CLIPTextModel(toy_text_config(model.tokenizer, width=32, layers=1)).eval()
-    return model
+    """The tiny model with prompts as long as SD's (77 tokens), for the SD stand-in: the SD recipe's longest
+    prompts would lose the painter's name to the tiny model's 20-token truncation."""
+    return tiny_model(seed, prompt_tokens=77)
 
 
 def save_sd_layout(model: DiffusionModel, folder: str | Path) -> Path:

@@ -10,6 +10,7 @@ import json
 import math
 import statistics
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 # Names results files written before 2026-12 use, and what they are called now.
@@ -257,10 +258,22 @@ def pooled_counts(rows: list[dict], key: str) -> tuple[int, int]:
     return sum(row[key][0] for row in rows), sum(row[key][1] for row in rows)
 
 
+def content_counts(row: dict) -> tuple[int, int]:
+    """(successes, trials) of one `scorecard.rates` row's shape and colour checks together: how often the requested content was drawn."""
+    (shape_hits, shape_trials), (colour_hits, colour_trials) = row["shape_match"], row["colour_match"]
+    return shape_hits + colour_hits, shape_trials + colour_trials
+
+
 def _points(after: tuple[int, int], before: tuple[int, int]) -> str:
     if not after[1] or not before[1]:
         return "–"
     return f"{100 * (after[0] / after[1] - before[0] / before[1]):+.1f}"
+
+
+def _by_group(runs: list[list[dict]]) -> Iterator[tuple[tuple[str, str], list[dict]]]:
+    """Each (split, style) of several runs' `scorecard.compare` rows, in the first run's order, with every run's row for it."""
+    for key in dict.fromkeys((row["split"], row["style"]) for row in runs[0]):
+        yield key, [next(row for row in run if (row["split"], row["style"]) == key) for run in runs]
 
 
 def scorecard_table(runs: list[list[dict]], full: bool = False) -> list[dict]:
@@ -269,8 +282,7 @@ def scorecard_table(runs: list[list[dict]], full: bool = False) -> list[dict]:
     are several, the change in shape and colour accuracy (pooled, points), and how far same-seed images
     moved (1.0 = another seed's distance). `full` adds the content accuracies themselves."""
     table = []
-    for key in dict.fromkeys((row["split"], row["style"]) for row in runs[0]):
-        rows = [next(r for r in run if (r["split"], r["style"]) == key) for run in runs]
+    for key, rows in _by_group(runs):
         after = {m: pooled_counts(rows, f"{m}_after") for m in ("style", "shape", "colour")}
         before = {m: tuple(rows[0][f"{m}_before"]) for m in ("style", "shape", "colour")}
         moved = [r["moved"] for r in rows if r["moved"] is not None]
@@ -332,8 +344,9 @@ def recipe_comparison(checks: dict[str, dict], splits: tuple[str, ...] = ("train
     for name, check in checks.items():
         runs = [run["rows"] for run in check["runs"]]
         style_drops, content_drops = [], []
-        for key in dict.fromkeys((row["split"], row["style"]) for row in runs[0] if row["split"] in splits):
-            rows = [next(r for r in run if (r["split"], r["style"]) == key) for run in runs]
+        for key, rows in _by_group(runs):
+            if key[0] not in splits:
+                continue
             measures = ("shape", "colour") if rows[0]["role"] == "erased" else ("style", "shape", "colour")
             for measure in measures:
                 after, before = pooled_counts(rows, f"{measure}_after"), tuple(rows[0][f"{measure}_before"])
@@ -387,22 +400,20 @@ def object_table(check: dict, style: str, split: str = "heldout") -> list[dict]:
             if row["style"] == style and row["split"] == split and row["object"]:
                 after.setdefault(row["object"], []).append(row)
 
-    def content(rows: list[dict]) -> tuple[int, int]:
-        shape, colour = pooled_counts(rows, "shape_match"), pooled_counts(rows, "colour_match")
-        return shape[0] + colour[0], shape[1] + colour[1]
-
-    rows = [
-        {
+    table = []
+    for name, rows in after.items():
+        counts = [content_counts(row) for row in rows]  # one per run
+        was, now = content_counts(before[name]), (sum(hits for hits, _ in counts), sum(trials for _, trials in counts))
+        row = {
             "object": name,
             "style before": percent_with_interval(before[name]["style_match"]),
             "style after": percent_with_interval(pooled_counts(rows, "style_match")),
-            "content before": percent_with_interval(content([before[name]])),
-            "content after": percent_with_interval(content(rows)),
-            "content change (points)": _points(content(rows), content([before[name]])),
+            "content before": percent_with_interval(was),
+            "content after": percent_with_interval(now),
+            "content change (points)": _points(now, was),
         }
-        for name, rows in after.items()
-    ]
-    return sorted(rows, key=lambda row: float(row["content change (points)"]))
+        table.append((now[0] / now[1] - was[0] / was[1], row))
+    return [row for _, row in sorted(table, key=lambda pair: pair[0])]
 
 
 def studies_summary(studies: list[dict]) -> list[dict]:
