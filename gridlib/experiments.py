@@ -1,7 +1,7 @@
 """Studies on the toy model (or any model): train many erasures, measure each, write one results file.
 
-    python -m gridlib.experiments --out results/toy_v1/ablations.json            # the full study
-    python -m gridlib.experiments --ddim-steps 20 --out results/toy_v1/ablations_ddim20.json  # the same with x_t in 20 DDIM steps
+    python -m gridlib.experiments --workers 2 --out results/ablations.json          # the full study
+    python -m gridlib.experiments --ddim-steps 20 --workers 2 --out results/ablations_ddim20.json  # the same with x_t in 20 DDIM steps
     python -m gridlib.experiments --xt-source noise --settings full,grid3_center,grid4,grid5,multiscale,difference_1,difference_3,\
         adaptive_grid_1,adaptive_grid_3,attention_1,attention_3 --seeds 0,1,2,3,4 --workers 2 \
         --out results/masks_noise.json                                       # masks and concept maps on the toy recipe itself
@@ -10,8 +10,8 @@
         --sample-steps 20 --out results/toy_v1/recipe_sweep.json                 # the recipe's neighbours
     python -m gridlib.experiments --erasure-check --out results/toy_erasure.json  # the recipe, 3 seeds, both prompt splits
     python -m gridlib.experiments --settings grid3_center,noise_equal_iterations --ddim-steps 20 --samples-per-style 64 \
-        --sample-steps 20 --seeds 0,1,2,3,4,5,6,7 --device cuda --workers 16 \
-        --out results/toy_v1/recipe_reliability.json                              # how often one run meets the targets (a GPU)
+        --sample-steps 20 --seeds 0,1,2,3,4,5,6,7 --workers 2 \
+        --out results/recipe_reliability.json                                # how often one run meets the targets, on each route
 
 What each setting trains is `gridlib.studies`; the tables the book makes of a results file are
 `gridlib.report`.

@@ -56,8 +56,8 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
     favourite colours and left his style in some runs: results/recipe_object_prompts.json,
     results/recipe_painter_prompts.json, results/recipe_sweep_noise*.json), lr 5e-4 and 200 iterations
     instead of 1e-5 and 100, eta 2, and x_t drawn from noise instead of ESD's partial sampling
-    (results/toy_v1/recipe_reliability.json and results/toy_v1/recipe_sweep*.json; chapter 3 and the
-    appendix read them). `ddim_steps` is 20 for toy runs that choose `xt_source="sample"`.
+    (results/recipe_reliability.json; lr, eta and length from results/toy_v1/recipe_sweep*.json; chapter 3
+    and the appendix read them). `ddim_steps` is 20 for toy runs that choose `xt_source="sample"`.
     """
     if model_name in TOY_TIERS:
         from .toyworld.prompts import VAN_GOGH_PROMPTS, neutral_prompt

@@ -44,7 +44,7 @@ ABLATION_SETTINGS = {
     "noise_equal_passes": {"xt_source": "noise"},  # iterations set by noise_iterations_for_equal_passes
 }
 # The toy recipe's neighbours on the sampling route, measured while choosing its lr, eta, length,
-# sampler and x_t route (results/toy_v1/recipe_sweep*.json, results/toy_v1/recipe_reliability.json).
+# sampler and x_t route (results/toy_v1/recipe_sweep*.json; the route: results/recipe_reliability.json).
 RECIPE_NEIGHBOURS = {
     "lr_3e-4": {"lr": 3e-4},
     "eta_1": {"negative_guidance": 1.0},

@@ -55,26 +55,20 @@ def test_mask_sets_with_the_same_weight_map_are_one_training(tmp_path):
     assert {row["beyond seed noise (> 2 s.e.)"] for row in key_comparisons(result)} == {"same training"}
 
 
-def _v1(config: dict) -> dict:
-    """A config without its prompts: files under results/toy_v1/ trained on the first toy world's 20 prompts, with
-    ESD's empty anchor (they predate `neutral_prompts`)."""
-    return {key: value for key, value in config.items() if key not in ("prompts", "neutral_prompts")}
-
-
 @pytest.mark.parametrize(
     "name, base, settings",
     [
-        ("toy_v1/ablations.json", study_recipe(), StudyConfig().settings),
-        ("toy_v1/ablations_ddim20.json", study_recipe(ddim_steps=20), StudyConfig().settings),
+        ("ablations.json", study_recipe(), StudyConfig().settings),
+        ("ablations_ddim20.json", study_recipe(ddim_steps=20), StudyConfig().settings),
+        ("masks_sampled.json", study_recipe(), ("full", "grid3_center", "difference_3", "adaptive_grid_3", "attention_3")),
     ],
 )
-def test_committed_studies_are_the_ones_the_book_describes(name, base, settings):
-    """Each study trains the base the book names (ESD's sampled x_t in 10 or 20 DDIM steps, or the toy recipe), 3 seeds per setting."""
+def test_committed_sampled_route_studies_train_the_recipe_on_esds_route_on_the_shipped_model(name, base, settings):
+    """Chapter 5 and 6's studies on ESD's route: the toy recipe with x_t sampled in 10 or 20 DDIM steps, 3 seeds per setting."""
     result = read_results(RESULTS / name)
-    assert _v1(result["study"]["base"]) == _v1(asdict(base))
+    assert result["study"]["base"] == asdict(base) and result["toy_weights"] == toy_weights_id()
     assert [entry["setting"] for entry in result["results"]] == list(result["study"]["settings"]) == list(settings)
-    for entry in result["results"]:
-        assert len(entry["runs"]) == len(result["study"]["seeds"]) >= 3
+    assert all(len(entry["runs"]) == len(result["study"]["seeds"]) >= 3 for entry in result["results"])
 
 
 def test_committed_mask_study_on_the_toy_recipe_has_five_seeds_of_every_mask_and_concept_map_on_the_shipped_model():
@@ -87,12 +81,15 @@ def test_committed_mask_study_on_the_toy_recipe_has_five_seeds_of_every_mask_and
     assert len(passes) == 1  # every setting, every seed: the same UNet passes
 
 
-def test_committed_reliability_study_compares_the_recipe_with_esds_route_over_8_seeds():
-    result = read_results(RESULTS / "toy_v1" / "recipe_reliability.json")
-    configs = {entry["setting"]: _v1(entry["config"]) for entry in result["results"]}
-    assert configs["noise_equal_iterations"] == _v1(asdict(recipe("toy")))
-    assert configs["grid3_center"] == _v1(asdict(recipe("toy", xt_source="sample")))
-    assert all(len(entry["runs"]) == 8 for entry in result["results"]) and result["study"]["samples_per_style"] == 64
+@pytest.mark.parametrize("name, samples, steps", [("recipe_reliability.json", 72, 10), ("recipe_reliability_eval20.json", 64, 20)])
+def test_committed_reliability_studies_compare_the_recipe_with_esds_route_over_8_seeds_on_the_shipped_model(name, samples, steps):
+    """The appendix's two reliability studies: the same 16 trainings, judged at the studies' 10 DDIM steps and at 20."""
+    result = read_results(RESULTS / name)
+    configs = {entry["setting"]: entry["config"] for entry in result["results"]}
+    assert configs["noise_equal_iterations"] == asdict(recipe("toy"))
+    assert configs["grid3_center"] == asdict(recipe("toy", xt_source="sample"))
+    assert all(len(entry["runs"]) == 8 for entry in result["results"]) and result["toy_weights"] == toy_weights_id()
+    assert (result["study"]["samples_per_style"], result["study"]["sample_steps"]) == (samples, steps)
 
 
 def test_erasure_check_judges_every_case_of_the_original_and_of_each_seeds_erasure(tmp_path):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from gridlib.report import (
+    RENAMED,
     attack_comparison,
     attention_overhead_table,
     compare_settings,
@@ -33,20 +34,27 @@ from gridlib.studies import study_recipe
 RESULTS = Path(__file__).parent.parent / "results"
 
 
-def test_results_files_written_under_the_old_names_load_under_the_new_ones():
-    """Studies written before the rename called the 3x3 + centre set "seed" and plain ESD-X "plain"."""
-    raw = json.loads((RESULTS / "toy_v1" / "ablations.json").read_text())
-    assert [entry["setting"] for entry in raw["results"]][:2] == ["plain", "seed"] and raw["study"]["base"]["masks"] == "seed"
-    result = read_results(RESULTS / "toy_v1" / "ablations.json")
-    assert [entry["setting"] for entry in result["results"]][:2] == ["full", "grid3_center"]
-    assert result["study"]["base"]["masks"] == "grid3_center" and result["study"]["settings"][:2] == ["full", "grid3_center"]
-    assert result["results"][2]["same_training_as"] == "full"  # grid4 repeats full
+def test_results_files_written_under_the_old_names_load_under_the_new_ones(tmp_path):
+    """Studies written before the rename called the 3x3 + centre set "seed" and plain ESD-X "plain"; the committed
+    study, written back under those names, reads as it reads today."""
+    old_names = {new: old for old, new in RENAMED.items()}
+    raw = json.loads((RESULTS / "ablations.json").read_text())
+    for entry in raw["results"]:
+        entry["setting"] = old_names.get(entry["setting"], entry["setting"])
+        entry["same_training_as"] = old_names.get(entry["same_training_as"], entry["same_training_as"])
+    for config in [entry["config"] for entry in raw["results"]] + [raw["study"]["base"]]:
+        config["masks"] = old_names.get(config["masks"], config["masks"])
+        del config["weighting"], config["sharpness"]  # fields the old files predate
+    raw["study"]["settings"] = [old_names.get(name, name) for name in raw["study"]["settings"]]
+    assert raw["study"]["settings"][:2] == ["plain", "seed"] and raw["results"][2]["same_training_as"] == "plain"
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    assert read_results(tmp_path / "old.json") == read_results(RESULTS / "ablations.json")
 
 
 def test_study_tables_fit_the_page_and_fold_the_full_table_away():
-    result = read_results(RESULTS / "toy_v1" / "ablations.json")
+    result = read_results(RESULTS / "ablations.json")
     headline, full = results_table(result), results_table(result, full=True)
-    assert len(headline[0]) <= 6 and len(full[0]) > len(headline[0]) and headline[0]["setting"] == "full"
+    assert len(headline[0]) <= 7 and len(full[0]) > len(headline[0]) and headline[0]["setting"] == "full"
     assert headline[2]["setting"] == "grid4 (= full)" and full[2]["setting"] == "grid4 (= full: same weight map, trained once)"
     text = study_tables(result)
     assert text.index("| setting |") < text.index("<details>") < text.index("| masks |") < text.index("</details>")
