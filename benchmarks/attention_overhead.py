@@ -47,10 +47,10 @@ def main() -> None:
         weighting: Trainer(model, recipe(tier, masks="full", weighting=weighting, xt_source="noise"))
         for weighting in ("difference", "attention")
     }
-    trainer = trainers["attention"]  # the recorded size, from one frozen pass as training makes it (concept and empty)
+    trainer = trainers["attention"]  # the recorded size, from one frozen pass as training makes it (the concept's half kept)
     x_t = torch.randn((args.examples, *model.latent_shape), generator=torch.Generator().manual_seed(0)).to(args.device, dtype)
     t = torch.full((args.examples,), 500, device=args.device)
-    with torch.no_grad(), recording_cross_attention(model.unet) as layers:
+    with torch.no_grad(), recording_cross_attention(model.unet, rows=args.examples) as layers:
         frozen_predictions(model.unet, trainer.frozen, x_t, t, trainer.concepts[: args.examples], trainer.empty)
     recorded_mb = sum(probs.nelement() * probs.element_size() for probs in layers) / args.examples / 2**20
 

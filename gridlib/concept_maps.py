@@ -40,26 +40,30 @@ def adaptive_grid_signal(signal: torch.Tensor, rows: int = 3, cols: int = 3) -> 
 
 
 class CrossAttentionRecorder:
-    """A diffusers attention processor that records a cross-attention layer's probabilities, (batch, heads,
-    pixels, tokens), then lets the layer's own processor compute its output, so the output is unchanged."""
+    """A diffusers attention processor that records a cross-attention layer's probabilities, (rows, heads,
+    pixels, tokens), then lets the layer's own processor compute its output, so the output is unchanged.
+    With `rows` it keeps a copy of each batch's first `rows` examples only (the concept half of a frozen pass),
+    so the rest of the probabilities are freed."""
 
-    def __init__(self, processor, store: list[torch.Tensor]):
-        self.processor, self.store = processor, store
+    def __init__(self, processor, store: list[torch.Tensor], rows: int | None = None):
+        self.processor, self.store, self.rows = processor, store, rows
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, **kwargs):
         query = attn.head_to_batch_dim(attn.to_q(hidden_states))
         key = attn.head_to_batch_dim(attn.to_k(encoder_hidden_states))
-        self.store.append(attn.get_attention_scores(query, key).unflatten(0, (-1, attn.heads)).detach())
+        probs = attn.get_attention_scores(query, key).unflatten(0, (-1, attn.heads)).detach()
+        self.store.append(probs if self.rows is None else probs[: self.rows].clone())
         return self.processor(attn, hidden_states, encoder_hidden_states, attention_mask, **kwargs)
 
 
 @contextmanager
-def recording_cross_attention(unet: UNet2DConditionModel) -> Iterator[list[torch.Tensor]]:
+def recording_cross_attention(unet: UNet2DConditionModel, rows: int | None = None) -> Iterator[list[torch.Tensor]]:
     """Inside the block every `attn2` layer records its attention probabilities into the yielded list,
-    one tensor per layer and pass; afterwards the UNet has its own processors back."""
+    one tensor per layer and pass (only each batch's first `rows` examples, when given); afterwards the
+    UNet has its own processors back."""
     originals, store = unet.attn_processors, []
     unet.set_attn_processor(
-        {name: CrossAttentionRecorder(processor, store) if ".attn2." in name else processor for name, processor in originals.items()}
+        {name: CrossAttentionRecorder(processor, store, rows) if ".attn2." in name else processor for name, processor in originals.items()}
     )
     try:
         yield store

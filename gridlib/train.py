@@ -150,7 +150,7 @@ class Trainer:
             steps.append(int(torch.randint(0, last_step, (1,), generator=self.generator)))  # t, or the DDIM step to stop at
         concept = self.concepts[indices]
         x_t, t = self.make_xt(concept, torch.cat(noises).to(model.device, self.dtype), steps)
-        recording = recording_cross_attention(model.unet) if cfg.weighting == "attention" else nullcontext()
+        recording = recording_cross_attention(model.unet, rows=count) if cfg.weighting == "attention" else nullcontext()
         with recording as attention:
             eps_concept, eps_neutral = frozen_predictions(model.unet, self.frozen, x_t, t, concept, self.neutrals[indices])
         target = esd_target(eps_concept.float(), eps_neutral.float(), cfg.negative_guidance, cfg.anchor)

@@ -96,6 +96,15 @@ def test_recording_cross_attention_leaves_the_output_unchanged_and_records_every
         assert torch.allclose(probs.sum(-1), torch.ones_like(probs[..., 0]), atol=1e-5)  # a distribution over tokens
 
 
+def test_recording_only_the_first_rows_keeps_a_copy_of_exactly_those_rows():
+    model = load_model("tiny", device="cpu")
+    inputs = _unet_inputs(model, ["a painting by Van Gogh", "a photo"])
+    with torch.no_grad(), recording_cross_attention(model.unet) as both, recording_cross_attention(model.unet, rows=1) as first:
+        model.unet(*inputs)
+    assert len(first) == len(both) and all(torch.equal(kept, full[:1]) for kept, full in zip(first, both, strict=True))
+    assert all(kept.untyped_storage().nbytes() == kept.nelement() * kept.element_size() for kept in first)  # not a view of both rows
+
+
 def test_the_concept_token_mask_marks_the_painters_name_only():
     tokenizer = load_model("tiny", device="cpu").tokenizer
     prompts = ["a painting by Van Gogh", "an orange circle by Vincent van Gogh"]
