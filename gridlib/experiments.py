@@ -9,9 +9,9 @@
     python -m gridlib.experiments --settings grid3_center,lr_3e-4,eta_1 --ddim-steps 20 --samples-per-style 64 \
         --sample-steps 20 --out results/toy_v1/recipe_sweep.json                 # the recipe's neighbours
     python -m gridlib.experiments --erasure-check --out results/toy_erasure.json  # the recipe, 3 seeds, both prompt splits
-    python -m gridlib.experiments --settings grid3_center,noise_equal_iterations --ddim-steps 20 --samples-per-style 64 \
-        --sample-steps 20 --seeds 0,1,2,3,4,5,6,7 --workers 2 \
-        --out results/recipe_reliability.json                                # how often one run meets the targets, on each route
+    python -m gridlib.experiments --settings grid3_center,noise_equal_iterations --ddim-steps 20 \
+        --seeds 0,1,2,3,4,5,6,7 --workers 2 --out results/recipe_reliability.json  # how often one run meets the targets, on each route
+    (the same with --samples-per-style 64 --sample-steps 20 --out results/recipe_reliability_eval20.json judges at 20 DDIM steps)
 
 What each setting trains is `gridlib.studies`; the tables the book makes of a results file are
 `gridlib.report`.
