@@ -529,3 +529,19 @@ def attention_overhead_table(rows: list[dict]) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def fidelity_table(result: dict, measure: str = "style") -> list[dict]:
+    """`gridlib.fidelity`'s results as the book shows them: one row per sampler setting, one column per
+    style, each the share of images whose `measure` (style, or content: shape and colour together) matched the prompt."""
+    counts_of = content_counts if measure == "content" else (lambda row: row[f"{measure}_match"])
+    table: dict[tuple[int, float], dict] = {}
+    for row in result["rows"]:
+        setting = table.setdefault((row["sample_steps"], row["guidance"]), {"DDIM steps": row["sample_steps"], "guidance": row["guidance"]})
+        pooled = setting.setdefault(row["style"], [0, 0])
+        hits, trials = counts_of(row)
+        pooled[0], pooled[1] = pooled[0] + hits, pooled[1] + trials
+    return [
+        {key: value if isinstance(value, int | float) else percent_with_interval(value) for key, value in row.items()}
+        for row in table.values()
+    ]

@@ -1,0 +1,65 @@
+import pytest
+
+from gridlib.fidelity import fidelity_rows, main, weakest
+from gridlib.prompts import PromptCase
+from tests.test_scorecard import BrightnessJudge
+
+CASES = [
+    PromptCase("a red circle by Van Gogh", "van_gogh", "heldout", "{obj} by {artist}", "circle", "red"),
+    PromptCase("a photo of a green square", "photo", "heldout", "a photo of {obj}", "square", "green"),
+]
+
+
+def test_fidelity_rows_measure_every_setting_and_style_and_follow_the_sampler(tiny):
+    rows = fidelity_rows(tiny, BrightnessJudge(), CASES, steps=(1, 3), guidances=(1.0, 4.0), image_seeds=(0, 1), progress=False)
+    assert {(r["sample_steps"], r["guidance"], r["style"]) for r in rows} == {
+        (s, g, style) for s in (1, 3) for g in (1.0, 4.0) for style in ("van_gogh", "photo")
+    }
+    assert all(r["images"] == 2 and r["style_match"][1] == 2 for r in rows)
+    again = fidelity_rows(tiny, BrightnessJudge(), CASES, steps=(1, 3), guidances=(1.0, 4.0), image_seeds=(0, 1), progress=False)
+    assert again == rows  # same seeds, same judgements
+
+
+def test_weakest_pools_splits_and_names_the_least_faithful_style():
+    rows = [
+        {"sample_steps": 10, "guidance": 2.5, "split": "train", "style": "seurat", "style_match": (9, 10), "shape_match": (10, 10)},
+        {"sample_steps": 10, "guidance": 2.5, "split": "heldout", "style": "seurat", "style_match": (1, 10), "shape_match": (10, 10)},
+        {"sample_steps": 10, "guidance": 2.5, "split": "heldout", "style": "photo", "style_match": (6, 10), "shape_match": (2, 10)},
+        {"sample_steps": 20, "guidance": 2.5, "split": "heldout", "style": "photo", "style_match": (10, 10), "shape_match": (0, 0)},
+    ]
+    assert weakest(rows) == {(10, 2.5): ("seurat", 0.5), (20, 2.5): ("photo", 1.0)}  # Seurat 10 of 20 over both splits
+    assert weakest(rows, "shape") == {(10, 2.5): ("photo", 0.2)}  # a setting with no checked shapes has no weakest
+    with pytest.raises(ValueError, match="measure must be one of"):
+        weakest(rows, "texture")
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--steps", "10,0"], "--steps and --guidance"),
+        (["--guidance", "2.5,x"], "--steps and --guidance"),
+        (["--splits", "test"], "--splits"),
+    ],
+)
+def test_the_command_refuses_bad_values_before_sampling(flags, message, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "fidelity.json"), *flags])
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "fidelity.json").exists()
+
+
+def test_fidelity_table_has_a_row_per_setting_and_pools_splits_per_style():
+    from gridlib.report import fidelity_table
+
+    row = {"shape_match": (9, 10), "colour_match": (10, 10)}
+    result = {
+        "rows": [
+            {"sample_steps": 10, "guidance": 2.5, "split": "train", "style": "seurat", "style_match": (9, 10), **row},
+            {"sample_steps": 10, "guidance": 2.5, "split": "heldout", "style": "seurat", "style_match": (1, 10), **row},
+            {"sample_steps": 20, "guidance": 1.5, "split": "heldout", "style": "seurat", "style_match": (10, 10), **row},
+        ]
+    }
+    table = fidelity_table(result)
+    assert [(r["DDIM steps"], r["guidance"]) for r in table] == [(10, 2.5), (20, 1.5)]
+    assert table[0]["seurat"].startswith("50.0% (") and table[1]["seurat"].startswith("100.0% (")
+    assert fidelity_table(result, "content")[0]["seurat"].startswith("95.0% (")  # 38 of 40 shape and colour checks
