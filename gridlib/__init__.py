@@ -11,6 +11,7 @@ Modules, in the order the book meets them:
     weights     erasure.safetensors + metadata.json, and applying them safely
     evaluate    judges, style rates, erasure and preservation tables
     scorecard   every evaluation prompt judged for style, shape and colour; targets on intervals
+    fidelity    the original model's fidelity under each sampler setting (steps x guidance)
     settings    per-tier settings: each model's recipe, evaluation steps, guidance, batches and judge
     runs        many trainings, one after another or side by side, timed
     studies     what a study trains: named settings at equal compute

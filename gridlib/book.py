@@ -146,14 +146,14 @@ def check_pages(
                 "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
             )
             tables, raw_tables, wide_tables, colab_button, setup_cell = chrome.execute_script(
-                "const article = document.querySelector('article') || document.body;"
+                "const article = document.querySelector('article') || document.documentElement;"
                 "const width = article.getBoundingClientRect().width;"
                 "return [document.querySelectorAll('table').length,"
                 " Array.from(document.querySelectorAll('p')).filter(p => p.textContent.trim().startsWith('| ')).length,"
                 " Array.from(document.querySelectorAll('table')).filter(t => !t.closest('details:not([open])'))"
                 "  .filter(t => t.getBoundingClientRect().width > width + 1).length,"
                 " !!document.querySelector('a[href*=\"colab.research.google.com\"]'),"
-                " document.body.textContent.includes('\"google.colab\" in sys.modules')];"
+                " document.documentElement.textContent.includes('\"google.colab\" in sys.modules')];"
             )
             report[page] = {
                 "missing": False,

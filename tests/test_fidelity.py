@@ -63,3 +63,19 @@ def test_fidelity_table_has_a_row_per_setting_and_pools_splits_per_style():
     assert [(r["DDIM steps"], r["guidance"]) for r in table] == [(10, 2.5), (20, 1.5)]
     assert table[0]["seurat"].startswith("50.0% (") and table[1]["seurat"].startswith("100.0% (")
     assert fidelity_table(result, "content")[0]["seurat"].startswith("95.0% (")  # 38 of 40 shape and colour checks
+
+
+def test_the_committed_fidelity_file_judged_every_held_out_case_of_the_shipped_model_under_each_setting():
+    import json
+    from pathlib import Path
+
+    from gridlib.runs import toy_weights_id
+    from gridlib.settings import style_suite
+
+    result = json.loads((Path(__file__).parents[1] / "results" / "toy_fidelity.json").read_text())
+    assert result["toy_weights"] == toy_weights_id() and result["splits"] == ["heldout"]
+    settings = {(row["sample_steps"], row["guidance"]) for row in result["rows"]}
+    assert settings == {(steps, guidance) for steps in (10, 20, 50) for guidance in (1.5, 2.5)}
+    heldout = style_suite("toy").heldout_prompts
+    for row in result["rows"]:
+        assert row["split"] == "heldout" and row["images"] == len(heldout[row["style"]]) == row["style_match"][1]
