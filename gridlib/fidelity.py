@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from itertools import product
 
 from . import scorecard
+from .experiments import STUDY_IMAGE_SEED
 from .files import save_json
 from .models import DiffusionModel, load_model
 from .prompts import PromptCase
+from .report import counts_by_setting
 from .runs import hardware, toy_weights_id
 from .settings import make_judge, style_suite
-
-FIDELITY_IMAGE_SEED = 5000  # the seed of every case's image, as in the studies
 
 
 def fidelity_rows(
@@ -29,7 +29,7 @@ def fidelity_rows(
     cases: Sequence[PromptCase],
     steps: Sequence[int],
     guidances: Sequence[float],
-    image_seeds: Sequence[int] = (FIDELITY_IMAGE_SEED,),
+    image_seeds: Sequence[int] = (STUDY_IMAGE_SEED,),
     progress: bool = True,
 ) -> list[dict]:
     """For every (steps, guidance): every case on every image seed, judged; one row per split and style
@@ -46,13 +46,8 @@ def weakest(rows: list[dict], measure: str = "style") -> dict[tuple[int, float],
     (style, shape or colour), and that rate; pooled over the splits in `rows`."""
     if measure not in scorecard.MEASURES:
         raise ValueError(f"measure must be one of {scorecard.MEASURES}, got {measure!r}")
-    pooled: dict[tuple[int, float], dict[str, list[int]]] = {}
-    for row in rows:
-        hits, trials = row[f"{measure}_match"]
-        counts = pooled.setdefault((row["sample_steps"], row["guidance"]), {}).setdefault(row["style"], [0, 0])
-        counts[0], counts[1] = counts[0] + hits, counts[1] + trials
     weakest_of = {}
-    for setting, by_style in pooled.items():
+    for setting, by_style in counts_by_setting(rows, measure).items():
         rates = {style: hits / trials for style, (hits, trials) in by_style.items() if trials}
         if rates:  # a setting with no checked images (shape on unseen prompts) has no weakest style
             style = min(rates, key=rates.get)
@@ -89,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = fidelity_rows(load_model("toy", device="cpu"), make_judge("toy"), cases, steps, guidances)
     result = {
         "splits": splits,
-        "image_seeds": [FIDELITY_IMAGE_SEED],
+        "image_seeds": [STUDY_IMAGE_SEED],
         "rows": rows,
         "wall_time_s": round(time.time() - start, 1),
         "hardware": hardware(),

@@ -531,17 +531,23 @@ def attention_overhead_table(rows: list[dict]) -> list[dict]:
     ]
 
 
+def counts_by_setting(rows: list[dict], measure: str = "style") -> dict[tuple[int, float], dict[str, tuple[int, int]]]:
+    """`gridlib.fidelity`'s rows pooled over splits: for each sampler setting (steps, guidance), each style's
+    (successes, trials) on `measure`: style, shape, colour, or content (shape and colour together)."""
+    counts_of = content_counts if measure == "content" else (lambda row: row[f"{measure}_match"])
+    pooled: dict[tuple[int, float], dict[str, tuple[int, int]]] = {}
+    for row in rows:
+        by_style = pooled.setdefault((row["sample_steps"], row["guidance"]), {})
+        hits, trials = by_style.get(row["style"], (0, 0))
+        new_hits, new_trials = counts_of(row)
+        by_style[row["style"]] = (hits + new_hits, trials + new_trials)
+    return pooled
+
+
 def fidelity_table(result: dict, measure: str = "style") -> list[dict]:
     """`gridlib.fidelity`'s results as the book shows them: one row per sampler setting, one column per
     style, each the share of images whose `measure` (style, or content: shape and colour together) matched the prompt."""
-    counts_of = content_counts if measure == "content" else (lambda row: row[f"{measure}_match"])
-    table: dict[tuple[int, float], dict] = {}
-    for row in result["rows"]:
-        setting = table.setdefault((row["sample_steps"], row["guidance"]), {"DDIM steps": row["sample_steps"], "guidance": row["guidance"]})
-        pooled = setting.setdefault(row["style"], [0, 0])
-        hits, trials = counts_of(row)
-        pooled[0], pooled[1] = pooled[0] + hits, pooled[1] + trials
     return [
-        {key: value if isinstance(value, int | float) else percent_with_interval(value) for key, value in row.items()}
-        for row in table.values()
+        {"DDIM steps": steps, "guidance": guidance, **{style: percent_with_interval(counts) for style, counts in by_style.items()}}
+        for (steps, guidance), by_style in counts_by_setting(result["rows"], measure).items()
     ]
