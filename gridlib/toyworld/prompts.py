@@ -6,7 +6,9 @@ style: "a red circle by Van Gogh", "an orange square, photo", or one of a painte
 
 Phrasings come in three disjoint splits. The toy model and every erasure run train only on the
 *training* phrasings. The *held-out* phrasings rearrange words that training captions use; the
-*unseen* phrasings ask differently again (a bare name, the name first), the way a user might.
+*unseen* phrasings ask differently again (a bare name, the name and a comma), the way a user might.
+One training phrasing puts the painter's name first ("Van Gogh painted a red circle"): without it the text
+encoder never saw a name at the start of a caption, and held-out name-first prompts lost their style.
 Evaluation measures erasure on each split separately.
 """
 
@@ -27,6 +29,7 @@ TEMPLATES = {
             "a painting of {obj} by {artist}",
             "{obj}, {artist} style",
             "{obj} painted in the style of {artist}",
+            "{artist} painted {obj}",
         ),
         "photo": ("a photo of {obj}", "{obj}, photo"),
     },
@@ -105,6 +108,7 @@ WITHOUT_PAINTER = {
     "a painting of {obj} by {artist}": "a painting of {obj}",
     "{obj}, {artist} style": "{obj}",
     "{obj} painted in the style of {artist}": "{obj}",
+    "{artist} painted {obj}": "{obj}",
 }
 
 
@@ -150,9 +154,9 @@ def neutral_prompt(prompt: str) -> str:
     for template, neutral in WITHOUT_PAINTER.items():
         prefix, suffix = template.split("{obj}")
         for artist in (name for names in ARTISTS.values() for name in names):
-            end = suffix.format(artist=artist)
-            obj = prompt[len(prefix) : len(prompt) - len(end)]
-            if prompt.startswith(prefix) and prompt.endswith(end) and obj in objects:
+            start, end = prefix.format(artist=artist), suffix.format(artist=artist)
+            obj = prompt[len(start) : len(prompt) - len(end)]
+            if prompt.startswith(start) and prompt.endswith(end) and obj in objects:
                 return neutral.format(obj=obj)
     raise ValueError(f"{prompt!r} is not a training phrasing with a painter; those are {tuple(WITHOUT_PAINTER)}")
 
