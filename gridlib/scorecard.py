@@ -12,6 +12,7 @@ same prompt lie apart in the original (1.0 = as different as another seed would 
 """
 
 import random
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import pairwise, zip_longest
@@ -47,6 +48,16 @@ def sample_cases(cases: Sequence[PromptCase], per_style: int | None, seed: int =
     return chosen
 
 
+def noise_seed(prompt: str, seed: int) -> int:
+    """The seed of one evaluation image's starting noise: its own for every (prompt, image seed).
+
+    Were every prompt started from the image seed's one noise, a study's images would differ only by
+    prompt and share whatever that noise makes likely: not independent draws, so their intervals would be
+    too narrow. The same prompt and seed always give the same noise, in any study and before or after erasure.
+    """
+    return zlib.crc32(f"{seed}:{prompt}".encode())
+
+
 def judge_cases(
     model: DiffusionModel,
     judge,
@@ -59,15 +70,16 @@ def judge_cases(
 ) -> tuple[list[dict], torch.Tensor]:
     """Generate every case on every seed and judge each image: one record per image, and the judge's features.
 
-    A record says what was asked (prompt, style, split, phrasing, seed) and whether the judge agrees on
-    the style, and where the judge can tell (`judge.describe`) and the prompt names one, on the shape and colour.
+    Each image starts from its own noise (`noise_seed`). A record says what was asked (prompt, style, split,
+    phrasing, seed) and whether the judge agrees on the style, and where the judge can tell (`judge.describe`)
+    and the prompt names one, on the shape and colour.
     """
     if not cases or not seeds:
         raise ValueError(f"need at least one case and one seed, got {len(cases)} cases and seeds {list(seeds)}")
     asked = [(case, seed) for case in cases for seed in seeds]
-    images = generate(
-        model, [c.prompt for c, _ in asked], [s for _, s in asked], steps=steps, guidance=guidance, batch_size=batch_size, progress=progress
-    )
+    prompts = [case.prompt for case, _ in asked]
+    noise_seeds = [noise_seed(case.prompt, seed) for case, seed in asked]
+    images = generate(model, prompts, noise_seeds, steps=steps, guidance=guidance, batch_size=batch_size, progress=progress)
     seen = judge.describe(images)
     records = []
     for (case, seed), style, shape, colour in zip(asked, seen.styles, seen.shapes, seen.colours, strict=True):

@@ -54,7 +54,7 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
     each anchored at the same prompt without the painter instead of the empty prompt (with the empty
     prompt, object-naming prompts erased the objects, and painter-only prompts erased the painter's
     favourite colours and left his style in some runs: results/recipe_object_prompts.json,
-    results/recipe_painter_prompts.json, results/recipe_sweep_noise*.json), lr 5e-4 and 200 iterations
+    results/recipe_painter_prompts.json, results/toy_v2/recipe_sweep_noise*.json), lr 5e-4 and 200 iterations
     instead of 1e-5 and 100, eta 2, and x_t drawn from noise instead of ESD's partial sampling
     (results/recipe_reliability.json; lr, eta and length from results/toy_v1/recipe_sweep*.json; chapter 3
     and the appendix read them). `ddim_steps` is 20 for toy runs that choose `xt_source="sample"`.

@@ -8,7 +8,7 @@ from gridlib.report import attack_answer, attack_table
 
 def test_attack_prompts_put_the_token_where_the_name_goes_for_every_object():
     cases = attack_cases("<style>")
-    assert len(cases) == 5 * 12 == len({c.prompt for c in cases})
+    assert len(cases) == 6 * 12 == len({c.prompt for c in cases})  # six training phrasings, twelve objects
     assert all("<style>" in c.prompt and c.shape and c.colour and c.style == "van_gogh" for c in cases)
     assert all("<style>" in c.prompt and c.style == "Vincent van Gogh" for c in attack_suite("sd14", "<style>"))
 

@@ -16,6 +16,7 @@ from gridlib.toyworld.world import COLOURS, SHAPES
 from gridlib.train import train_erasure
 
 RESULTS = Path(__file__).parent.parent / "results"
+SECOND_TOY_MODEL = "e82323329bc7"  # the toy weights that results/toy_v2/ measured, before the last retraining
 
 
 def test_mask_settings_cost_exactly_the_same(tmp_path):
@@ -209,11 +210,11 @@ def _second_recipe(**overrides) -> dict:
 
 
 @pytest.mark.parametrize("name", ["recipe_sweep_noise.json", "recipe_sweep_noise_longer.json"])
-def test_committed_sweeps_of_the_second_recipe_are_five_seeds_on_its_base(name):
-    result = read_results(RESULTS / name)
+def test_committed_sweeps_of_the_second_recipe_are_five_seeds_on_its_base_on_the_second_toy_model(name):
+    result = read_results(RESULTS / "toy_v2" / name)
     base = {key: value for key, value in result["study"]["base"].items() if key != "neutral_prompts"}  # older files lack the field
     assert base == {key: value for key, value in _second_recipe().items() if key != "neutral_prompts"}
-    assert result["study"]["base"].get("neutral_prompts") is None and result["toy_weights"] == toy_weights_id()
+    assert result["study"]["base"].get("neutral_prompts") is None and result["toy_weights"] == SECOND_TOY_MODEL
     assert all(len(entry["runs"]) == 5 for entry in result["results"])
 
 
@@ -221,3 +222,10 @@ def test_committed_check_of_the_second_recipe_is_the_erasure_check_with_its_prom
     result = read_results(RESULTS / "recipe_painter_prompts.json")
     assert result["config"] == _second_recipe() and result["toy_weights"] == toy_weights_id() and len(result["runs"]) == 3
     assert all(targets(run["rows"]) == run["targets"] for run in result["runs"])
+
+
+def test_every_results_file_measured_the_toy_model_its_folder_says():
+    """results/*.json measured the shipped weights, results/toy_v2/ the second toy model (results/toy_v1/ predate the record)."""
+    for folder, weights in ((RESULTS, toy_weights_id()), (RESULTS / "toy_v2", SECOND_TOY_MODEL)):
+        files = sorted(folder.glob("*.json"))
+        assert files and all(read_results(path)["toy_weights"] == weights for path in files), folder

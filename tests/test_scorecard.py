@@ -3,7 +3,8 @@ import torch
 
 from gridlib.evaluate import Judgement
 from gridlib.prompts import PromptCase
-from gridlib.scorecard import add_distances, compare, judge_cases, rates, targets
+from gridlib.sampling import generate
+from gridlib.scorecard import add_distances, compare, judge_cases, noise_seed, rates, targets
 
 
 class BrightnessJudge:
@@ -44,6 +45,15 @@ def test_judge_cases_gives_one_record_per_case_and_seed_and_checks_content_only_
     assert records[0]["shape_ok"] is None  # a judge that cannot tell content checks none
     with pytest.raises(ValueError, match="need at least one case and one seed"):
         judge_cases(tiny, BrightnessJudge(), CASES, seeds=(), steps=1, guidance=1.0)
+
+
+def test_every_prompt_and_seed_starts_from_its_own_noise(tiny):
+    seeds = {noise_seed(case.prompt, seed) for case in CASES for seed in (1, 2)}
+    assert len(seeds) == 6  # no two images of a study share their starting noise
+    assert noise_seed("Van Gogh", 1) == noise_seed("Van Gogh", 1)
+    _, features = judge_cases(tiny, BrightnessJudge(), CASES[1:2], seeds=(1,), steps=2, guidance=2.0, progress=False)
+    alone = generate(tiny, ["Van Gogh"], [noise_seed("Van Gogh", 1)], steps=2, guidance=2.0, progress=False)
+    assert torch.equal(features, alone.flatten(1)[:, :8])
 
 
 def test_a_model_compared_with_itself_moved_nothing_and_changed_nothing(tiny):

@@ -58,7 +58,7 @@ ARTWORK_TEMPLATES = ("{artwork}", "{artwork} by {artist}", "a painting of {artwo
 LEAK_TEMPLATES = ("{artwork}", "a painting of {artwork}")  # the artwork templates without the painter's name
 ARTWORK_SHARE = 0.2  # of painter-style training pictures that show one of the painter's artworks
 
-# The erasure's training prompts: 20 training phrasings that name an object (each template 4 times, each name
+# The erasure's training prompts: 20 training phrasings that name an object (each object-first template 4 times, each name
 # 10 times, every object at least once), as the SD recipe's 20 prompts name artworks. ESD guides away from the
 # whole prompt, object included; the toy recipe's target is anchored at each prompt's `neutral_prompt` (the same
 # prompt without the painter) instead of the empty prompt, so that only the style is guided away (chapter 3).

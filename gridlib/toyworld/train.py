@@ -7,9 +7,9 @@ The diffusion model is trained the way SD was, at toy scale: noise a picture at 
 timestep, ask the UNet to predict that noise from the noisy picture and the caption, and drop
 the caption 10% of the time so that classifier-free guidance works. The weights shipped are an
 exponential moving average of the trained ones (diffusers' `EMAModel`), as diffusion models are
-usually released: the average samples more faithfully than the last step's weights. Every caption names what
-the picture shows; a fifth of the painters' pictures are their named artworks. Only training
-phrasings are used; the held-out and unseen phrasings stay unseen for evaluation.
+usually released (this book has not measured the average against the last step's weights).
+Every caption names what the picture shows; a fifth of the painters' pictures are their named
+artworks. Only training phrasings are used; the held-out and unseen phrasings stay unseen.
 """
 
 import argparse
