@@ -30,7 +30,7 @@ test: $(STAMP)  # lint and format check first (seconds), then the suite
 bench: $(STAMP)
 	$(BIN)/python benchmarks/esd_step.py --model toy --quick
 
-toy: $(STAMP)  # retrains the shipped toy assets: the judge (minutes), then the model (3,187 s on 2 CPU cores, its record says)
+toy: $(STAMP)  # retrains the shipped toy assets: the judge (minutes), then the model (3,253 s on 2 CPU cores, its record says)
 	$(BIN)/python -m gridlib.toyworld.train classifier
 	$(BIN)/python -m gridlib.toyworld.train model
 

@@ -45,7 +45,7 @@ class AttackStudy:
     inversion: InversionConfig = field(default_factory=lambda: InversionConfig(steps=300, batch_size=8))
     pictures: int = 256  # Van Gogh pictures the attacker inverts from
     image_seeds: tuple[int, ...] = (5000,)  # every case once: 300 images before the attack, 60 after
-    sample_steps: int = 10  # as the other studies (`StudyConfig`): half the book's 20, half the time
+    sample_steps: int = TOY.sample_steps  # as the other studies (`StudyConfig`)
     guidance: float = TOY.guidance
     iterations: int | None = None  # erasure iterations; None: the toy recipe's
     prompts_per_style: int | None = None  # None: every case; else that many per split and style (`sample_cases`)

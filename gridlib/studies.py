@@ -43,8 +43,9 @@ ABLATION_SETTINGS = {
     "noise_equal_iterations": {"xt_source": "noise"},
     "noise_equal_passes": {"xt_source": "noise"},  # iterations set by noise_iterations_for_equal_passes
 }
-# The toy recipe's neighbours on the sampling route, measured while choosing its lr, eta, length,
-# sampler and x_t route (results/toy_v1/recipe_sweep*.json; the route: results/recipe_reliability.json).
+# The toy recipe's neighbours, measured while choosing its lr, eta, length, sampler and x_t route
+# (results/toy_v1/recipe_sweep*.json; the route: results/recipe_reliability.json; the length on the
+# current toy model, from 200 iterations: results/recipe_neighbours.json).
 RECIPE_NEIGHBOURS = {
     "lr_3e-4": {"lr": 3e-4},
     "eta_1": {"negative_guidance": 1.0},
@@ -75,7 +76,7 @@ class StudyConfig:
     settings: tuple[str, ...] = tuple(ABLATION_SETTINGS)
     seeds: tuple[int, ...] = (0, 1, 2)
     samples_per_style: int = 72  # every held-out case once: 72 per painter (3 phrasings x 2 names x 12 objects), 24 photos
-    sample_steps: int = 10  # DDIM steps per evaluation image: half the erasure check's 20, and half its evaluation time
+    sample_steps: int = TOY.sample_steps  # DDIM steps per evaluation image: the toy tier's, where it follows prompts best
     guidance: float = TOY.guidance
     device: str = "cpu"  # where each run trains and samples; the toy judge runs on the CPU
     model: str = "toy"  # the model every run erases from: a tier name or an SD1.x id / folder

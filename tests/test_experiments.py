@@ -229,3 +229,12 @@ def test_every_results_file_measured_the_toy_model_its_folder_says():
     for folder, weights in ((RESULTS, toy_weights_id()), (RESULTS / "toy_v2", SECOND_TOY_MODEL)):
         files = sorted(folder.glob("*.json"))
         assert files and all(read_results(path)["toy_weights"] == weights for path in files), folder
+
+
+def test_committed_neighbours_of_the_recipe_chose_its_length_on_the_shipped_model():
+    """The sweep that shortened the recipe: its base then (200 iterations) and three neighbours, 3 seeds each."""
+    result = read_results(RESULTS / "recipe_neighbours.json")
+    assert result["study"]["base"] == asdict(recipe("toy", iterations=200)) and result["toy_weights"] == toy_weights_id()
+    assert list(result["study"]["settings"]) == ["grid3_center", "eta_1", "lr_3e-4", "noise_100"]
+    assert all(len(entry["runs"]) == 3 for entry in result["results"])
+    assert result["results"][-1]["config"] == asdict(recipe("toy"))  # the neighbour that became the recipe

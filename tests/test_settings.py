@@ -29,12 +29,12 @@ def test_every_sd_name_gets_the_sd_tier(name):
 def test_the_toy_recipe_changes_only_its_measured_values():
     config = recipe("toy")
     assert config.prompts == list(VAN_GOGH_PROMPTS) and recipe("tiny") == config
-    assert (config.lr, config.iterations, config.negative_guidance, config.xt_source) == (5e-4, 200, 2.0, "noise")
+    assert (config.lr, config.iterations, config.negative_guidance, config.xt_source) == (5e-4, 100, 2.0, "noise")
     assert recipe("toy", iterations=3).iterations == 3 and tier_settings("toy") is TOY and style_suite("toy").target == "van_gogh"
 
 
 def test_sd_evaluation_settings_follow_sd14s_model_card_and_fit_a_t4():
-    assert (SD.sample_steps, SD.guidance) == (50, 7.5) and (TOY.sample_steps, TOY.guidance) == (20, 2.5)
+    assert (SD.sample_steps, SD.guidance) == (50, 7.5) and (TOY.sample_steps, TOY.guidance) == (10, 2.5)
     assert SD.batch_size <= 4  # a guided pass of 8 latents; the VAE decodes one image at a time
     assert SD.test_prompt == "a painting by Vincent van Gogh" and SD.test_seeds == (5000, 5001, 5002, 5003, 5004)
     assert all(SD.samples_per_style % len(prompts) == 0 for prompts in style_suite("sd14").heldout_prompts.values())
