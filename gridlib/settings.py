@@ -58,8 +58,11 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
     results/recipe_painter_prompts.json, results/toy_v2/recipe_sweep_noise*.json), lr 5e-4 instead of
     1e-5, eta 2, and x_t drawn from noise instead of ESD's partial sampling (results/recipe_reliability.json;
     lr and eta from results/toy_v1/recipe_sweep*.json), for SD's 100 iterations (on the current toy model
-    200 cost Van Gogh's and Seurat's prompts their shapes: results/recipe_neighbours.json; chapter 3 and
-    the appendix read them). `ddim_steps` is 20 for toy runs that choose `xt_source="sample"`.
+    200 cost Van Gogh's and Seurat's prompts their shapes: results/recipe_neighbours.json), and only at the
+    noisier half of the schedule (`noise_levels`): from every noise level, as ESD draws, the erasure also
+    cost Seurat's prompts their shapes in 2 of 3 runs, from the cleaner half in both runs tried and it left
+    Van Gogh (results/recipe_candidates/; chapter 3 and the appendix read them). `ddim_steps` is 20 for toy
+    runs that choose `xt_source="sample"`.
     """
     if model_name in TOY_TIERS:
         from .toyworld.prompts import VAN_GOGH_PROMPTS, neutral_prompt
@@ -72,6 +75,7 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
             negative_guidance=2.0,
             ddim_steps=20,
             xt_source="noise",
+            noise_levels=(0.5, 1.0),
         )
     else:
         base = TrainConfig()

@@ -45,7 +45,7 @@ ABLATION_SETTINGS = {
 }
 # The toy recipe's neighbours, measured while choosing its lr, eta, length, sampler and x_t route
 # (results/toy_v1/recipe_sweep*.json; the route: results/recipe_reliability.json; the length on the
-# current toy model, from 200 iterations: results/recipe_neighbours.json).
+# current toy model, from 200 iterations: results/recipe_neighbours.json; the noise levels: results/recipe_candidates/).
 RECIPE_NEIGHBOURS = {
     "lr_3e-4": {"lr": 3e-4},
     "eta_1": {"negative_guidance": 1.0},
@@ -58,6 +58,7 @@ RECIPE_NEIGHBOURS = {
     "lr_2.5e-4_x600": {"lr": 2.5e-4, "iterations": 600},
     "lr_2.5e-4_x800": {"lr": 2.5e-4, "iterations": 800},
     "noise_100": {"xt_source": "noise", "iterations": 100},
+    "all_noise_levels": {"noise_levels": (0.0, 1.0)},
 }
 # Masks that follow the concept (`concept_maps`): per-example weight maps, at two sharpness values each.
 CONCEPT_MAP_SETTINGS = {

@@ -54,6 +54,8 @@ class TrainConfig:
     xt_source: str = "sample"  # ESD's partial sampling, or "noise" (no image generation)
     sampler: str = "trained"  # which model samples x_t: the one being trained (ESD paper) or the frozen one
     ddim_steps: int = 50
+    # the part of the noise schedule x_t is drawn from, 0 = the clean image, 1 = pure noise; ESD draws from all of it
+    noise_levels: tuple[float, float] = (0.0, 1.0)
     sample_guidance: float = 3.0
     seed: int = 0
     checkpoint_every: int = 25
@@ -80,12 +82,34 @@ class TrainConfig:
             raise ValueError(f"lr must be a number in (0, 1), got {self.lr!r}")
         if self.weighting != "masks" and self.masks != "full":
             raise ValueError(f"weighting={self.weighting!r} replaces the mask set's weight map: set masks='full', got {self.masks!r}")
+        levels = self.noise_levels
+        if (
+            isinstance(levels, str)
+            or len(levels) != 2
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in levels)
+            or not 0 <= levels[0] < levels[1] <= 1
+        ):
+            raise ValueError(f"noise_levels must be two numbers (low, high) with 0 <= low < high <= 1, got {levels!r}")
         for name in ("negative_guidance", "sample_guidance", "sharpness"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+
+def step_range(config: TrainConfig, train_timesteps: int) -> tuple[int, int]:
+    """The range [first, last) that each example's step is drawn from, for `config.noise_levels`: timesteps
+    on the noise route (t = 0 is clean), or on the sampling route how many DDIM steps to take before
+    stopping (0 steps leaves pure noise, so high noise levels are few steps)."""
+    low, high = config.noise_levels
+    if config.xt_source == "noise":
+        first, last = round(low * train_timesteps), round(high * train_timesteps)
+    else:
+        first, last = round((1 - high) * config.ddim_steps), round((1 - low) * config.ddim_steps)
+    if first >= last:
+        raise ValueError(f"noise_levels {config.noise_levels!r} leave no step of {config.xt_source!r} x_t to train on")
+    return first, last
 
 
 class Trainer:
@@ -98,6 +122,7 @@ class Trainer:
     def __init__(self, model: DiffusionModel, config: TrainConfig, targets_ahead: int = TARGETS_AHEAD):
         config.validate()
         require_positive_int("targets_ahead", targets_ahead)
+        self.step_range = step_range(config, model.scheduler.config.num_train_timesteps)
         self.model, self.config, self.targets_ahead = model, config, targets_ahead
         self.dtype = model.dtype  # the model's precision, whatever precision the trained tensors train in
         self.named = trainable_parameters(model.unet, config.method)
@@ -143,11 +168,11 @@ class Trainer:
         """Draw `count` iterations' prompts, noise and timesteps, make their x_t, then their targets in one
         pass of the frozen model. Every draw comes from the run's generator, in the order one at a time would take."""
         cfg, model, indices, noises, steps = self.config, self.model, [], [], []
-        last_step = model.scheduler.config.num_train_timesteps if cfg.xt_source == "noise" else cfg.ddim_steps
+        first, last = self.step_range
         for _ in range(count):
             indices.append(int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator)))
             noises.append(torch.randn((1, *model.latent_shape), generator=self.generator))
-            steps.append(int(torch.randint(0, last_step, (1,), generator=self.generator)))  # t, or the DDIM step to stop at
+            steps.append(int(torch.randint(first, last, (1,), generator=self.generator)))  # t, or the DDIM step to stop at
         concept = self.concepts[indices]
         x_t, t = self.make_xt(concept, torch.cat(noises).to(model.device, self.dtype), steps)
         recording = recording_cross_attention(model.unet, rows=count) if cfg.weighting == "attention" else nullcontext()
@@ -237,7 +262,7 @@ class Trainer:
         path = folder / CHECKPOINT_FILE
         with safe_open(path, "pt") as handle:
             metadata = handle.metadata()
-        if json.loads(metadata["config"]) != asdict(self.config):
+        if json.loads(metadata["config"]) != json.loads(json.dumps(asdict(self.config))):  # tuples come back as lists
             raise ValueError(f"{path} was written by a different TrainConfig; resume with the same config or a new out_dir")
         tensors = load_file(path)
         with torch.no_grad():
@@ -290,6 +315,11 @@ def train_erasure(
     return trainer.losses
 
 
+def _numbers(text: str) -> tuple[float, ...]:
+    """A comma-separated command-line value, "0.5,1", as a tuple of numbers."""
+    return tuple(float(part) for part in text.split(","))
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m gridlib.train --model toy --out runs/van_gogh [--resume]`: train from the shell.
 
@@ -307,8 +337,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
     for name in (each.name for each in fields(TrainConfig) if each.name != "prompts"):  # one flag per config field
+        kind = type(getattr(defaults, name))
         parser.add_argument(
-            f"--{name.replace('_', '-')}", type=type(getattr(defaults, name)), default=None, help="default: the model's recipe"
+            f"--{name.replace('_', '-')}", type=_numbers if kind is tuple else kind, default=None, help="default: the model's recipe"
         )
     args = vars(parser.parse_args(argv))
     name, out, resume, device = args.pop("model"), args.pop("out"), args.pop("resume"), args.pop("device")

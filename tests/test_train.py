@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from gridlib.models import load_model
 from gridlib.reference import ReferenceTrainer
 from gridlib.settings import recipe
-from gridlib.train import CHECKPOINT_FILE, XT_SOURCES, TrainConfig, Trainer, train_erasure
+from gridlib.train import CHECKPOINT_FILE, XT_SOURCES, TrainConfig, Trainer, step_range, train_erasure
 from gridlib.weights import load_erasure
 
 QUICK = dict(iterations=3, lr=1e-3, ddim_steps=4)
@@ -42,6 +42,11 @@ QUICK = dict(iterations=3, lr=1e-3, ddim_steps=4)
         ("negative_guidance", float("nan"), "negative_guidance must be a finite number"),
         ("ddim_steps", 0, "ddim_steps must be a positive integer"),
         ("seed", -1, "seed must be a non-negative integer"),
+        ("noise_levels", (0.5, 0.5), r"noise_levels must be two numbers \(low, high\) with 0 <= low < high <= 1, got \(0.5, 0.5\)"),
+        ("noise_levels", (0.0, 1.5), "noise_levels must be two numbers"),
+        ("noise_levels", (0.5,), "noise_levels must be two numbers"),
+        ("noise_levels", "0.5,1", "noise_levels must be two numbers"),
+        ("noise_levels", (0.0, 0.01), r"noise_levels \(0.0, 0.01\) leave no step of 'sample' x_t to train on"),
         ("neutral_prompts", ["a red circle"], "neutral_prompts must be None or a list of 20 strings, one per prompt"),
         ("neutral_prompts", "a red circle", "neutral_prompts must be None or a list of 20 strings"),
     ],
@@ -50,6 +55,27 @@ def test_bad_configs_are_refused_before_anything_is_written(tiny, tmp_path, fiel
     with pytest.raises(ValueError, match=message):
         train_erasure(tiny, TrainConfig(**{field: value}), tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "xt_source, levels, expected",
+    [
+        ("noise", (0.0, 1.0), (0, 1000)),  # ESD: every timestep
+        ("noise", (0.5, 1.0), (500, 1000)),  # the noisier half
+        ("sample", (0.0, 1.0), (0, 20)),  # stop after 0 to 19 of 20 DDIM steps
+        ("sample", (0.5, 1.0), (0, 10)),  # the noisier half: few steps taken
+        ("sample", (0.0, 0.5), (10, 20)),
+    ],
+)
+def test_noise_levels_choose_the_steps_x_t_is_drawn_from(xt_source, levels, expected):
+    assert step_range(TrainConfig(xt_source=xt_source, noise_levels=levels, ddim_steps=20), 1000) == expected
+
+
+def test_noise_levels_limit_every_drawn_timestep(tiny):
+    trainer = Trainer(tiny, TrainConfig(xt_source="noise", noise_levels=(0.5, 1.0), **QUICK))
+    timesteps = [int(trainer.next_example()[2]) for _ in range(12)]
+    train_timesteps = tiny.scheduler.config.num_train_timesteps
+    assert all(train_timesteps // 2 <= t < train_timesteps for t in timesteps), timesteps
 
 
 def test_same_seed_same_losses_and_weights(tmp_path):
