@@ -75,7 +75,7 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
             negative_guidance=2.0,
             ddim_steps=20,
             xt_source="noise",
-            noise_levels=(0.5, 1.0),
+            noise_levels=[0.5, 1.0],
         )
     else:
         base = TrainConfig()

@@ -58,7 +58,7 @@ RECIPE_NEIGHBOURS = {
     "lr_2.5e-4_x600": {"lr": 2.5e-4, "iterations": 600},
     "lr_2.5e-4_x800": {"lr": 2.5e-4, "iterations": 800},
     "noise_100": {"xt_source": "noise", "iterations": 100},
-    "all_noise_levels": {"noise_levels": (0.0, 1.0)},
+    "all_noise_levels": {"noise_levels": [0.0, 1.0]},
 }
 # Masks that follow the concept (`concept_maps`): per-example weight maps, at two sharpness values each.
 CONCEPT_MAP_SETTINGS = {

@@ -55,7 +55,7 @@ class TrainConfig:
     sampler: str = "trained"  # which model samples x_t: the one being trained (ESD paper) or the frozen one
     ddim_steps: int = 50
     # the part of the noise schedule x_t is drawn from, 0 = the clean image, 1 = pure noise; ESD draws from all of it
-    noise_levels: tuple[float, float] = (0.0, 1.0)
+    noise_levels: list[float] = field(default_factory=lambda: [0.0, 1.0])
     sample_guidance: float = 3.0
     seed: int = 0
     checkpoint_every: int = 25
@@ -262,7 +262,7 @@ class Trainer:
         path = folder / CHECKPOINT_FILE
         with safe_open(path, "pt") as handle:
             metadata = handle.metadata()
-        if json.loads(metadata["config"]) != json.loads(json.dumps(asdict(self.config))):  # tuples come back as lists
+        if json.loads(metadata["config"]) != asdict(self.config):
             raise ValueError(f"{path} was written by a different TrainConfig; resume with the same config or a new out_dir")
         tensors = load_file(path)
         with torch.no_grad():
@@ -315,9 +315,9 @@ def train_erasure(
     return trainer.losses
 
 
-def _numbers(text: str) -> tuple[float, ...]:
-    """A comma-separated command-line value, "0.5,1", as a tuple of numbers."""
-    return tuple(float(part) for part in text.split(","))
+def _numbers(text: str) -> list[float]:
+    """A comma-separated command-line value, "0.5,1", as a list of numbers."""
+    return [float(part) for part in text.split(",")]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in (each.name for each in fields(TrainConfig) if each.name != "prompts"):  # one flag per config field
         kind = type(getattr(defaults, name))
         parser.add_argument(
-            f"--{name.replace('_', '-')}", type=_numbers if kind is tuple else kind, default=None, help="default: the model's recipe"
+            f"--{name.replace('_', '-')}", type=_numbers if kind is list else kind, default=None, help="default: the model's recipe"
         )
     args = vars(parser.parse_args(argv))
     name, out, resume, device = args.pop("model"), args.pop("out"), args.pop("resume"), args.pop("device")

@@ -30,7 +30,7 @@ def test_the_toy_recipe_changes_only_its_measured_values():
     config = recipe("toy")
     assert config.prompts == list(VAN_GOGH_PROMPTS) and recipe("tiny") == config
     assert (config.lr, config.iterations, config.negative_guidance, config.xt_source) == (5e-4, 100, 2.0, "noise")
-    assert config.noise_levels == (0.5, 1.0) and TrainConfig().noise_levels == (0.0, 1.0)  # SD keeps ESD's every level
+    assert config.noise_levels == [0.5, 1.0] and TrainConfig().noise_levels == [0.0, 1.0]  # SD keeps ESD's every level
     assert recipe("toy", iterations=3).iterations == 3 and tier_settings("toy") is TOY and style_suite("toy").target == "van_gogh"
 
 

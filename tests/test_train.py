@@ -72,7 +72,7 @@ def test_noise_levels_choose_the_steps_x_t_is_drawn_from(xt_source, levels, expe
 
 
 def test_noise_levels_limit_every_drawn_timestep(tiny):
-    trainer = Trainer(tiny, TrainConfig(xt_source="noise", noise_levels=(0.5, 1.0), **QUICK))
+    trainer = Trainer(tiny, TrainConfig(xt_source="noise", noise_levels=[0.5, 1.0], **QUICK))
     timesteps = [int(trainer.next_example()[2]) for _ in range(12)]
     train_timesteps = tiny.scheduler.config.num_train_timesteps
     assert all(train_timesteps // 2 <= t < train_timesteps for t in timesteps), timesteps
