@@ -1,5 +1,5 @@
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from gridlib.settings import recipe, style_suite
 from gridlib.studies import CONCEPT_MAP_SETTINGS, MASK_SETTINGS, StudyConfig, same_training, study_recipe
 from gridlib.toyworld.prompts import VAN_GOGH_PAINTER_PROMPTS, leak_cases
 from gridlib.toyworld.world import COLOURS, SHAPES
-from gridlib.train import train_erasure
+from gridlib.train import TrainConfig, train_erasure
 
 RESULTS = Path(__file__).parent.parent / "results"
 SECOND_TOY_MODEL = "e82323329bc7"  # the toy weights that results/toy_v2/ measured, before the last retraining
@@ -204,6 +204,12 @@ def test_the_study_command_applies_each_flag():
     )
 
 
+def _before_noise_levels(config: TrainConfig) -> dict:
+    """A config as a file written before `noise_levels` existed records it: then x_t came from every level."""
+    assert config.noise_levels == [0.0, 1.0]
+    return {key: value for key, value in asdict(config).items() if key != "noise_levels"}
+
+
 def _second_recipe(**overrides) -> dict:
     """The second toy recipe as a results file records it: ten painter-only prompts, ESD's empty anchor."""
     return asdict(recipe("toy", prompts=list(VAN_GOGH_PAINTER_PROMPTS), neutral_prompts=None, **overrides))
@@ -213,8 +219,8 @@ def _second_recipe(**overrides) -> dict:
 def test_committed_sweeps_of_the_second_recipe_are_five_seeds_on_its_base_on_the_second_toy_model(name):
     result = read_results(RESULTS / "toy_v2" / name)
     base = {key: value for key, value in result["study"]["base"].items() if key != "neutral_prompts"}  # older files lack the field
-    second_then = _second_recipe(iterations=200)  # the second recipe as it was, before the recipe's length halved
-    assert base == {key: value for key, value in second_then.items() if key != "neutral_prompts"}
+    second_then = _second_recipe(iterations=200, noise_levels=[0.0, 1.0])  # the second recipe as it was then
+    assert base == {key: value for key, value in second_then.items() if key not in ("neutral_prompts", "noise_levels")}
     assert result["study"]["base"].get("neutral_prompts") is None and result["toy_weights"] == SECOND_TOY_MODEL
     assert all(len(entry["runs"]) == 5 for entry in result["results"])
 
@@ -233,9 +239,10 @@ def test_every_results_file_measured_the_toy_model_its_folder_says():
 
 
 def test_committed_neighbours_of_the_recipe_chose_its_length_on_the_shipped_model():
-    """The sweep that shortened the recipe: its base then (200 iterations) and three neighbours, 3 seeds each."""
+    """The sweep that shortened the recipe: its base then (200 iterations, every noise level) and three neighbours, 3 seeds each."""
     result = read_results(RESULTS / "recipe_neighbours.json")
-    assert result["study"]["base"] == asdict(recipe("toy", iterations=200)) and result["toy_weights"] == toy_weights_id()
+    then = recipe("toy", iterations=200, noise_levels=[0.0, 1.0])
+    assert result["study"]["base"] == _before_noise_levels(then) and result["toy_weights"] == toy_weights_id()
     assert list(result["study"]["settings"]) == ["grid3_center", "eta_1", "lr_3e-4", "noise_100"]
     assert all(len(entry["runs"]) == 3 for entry in result["results"])
-    assert result["results"][-1]["config"] == asdict(recipe("toy"))  # the neighbour that became the recipe
+    assert result["results"][-1]["config"] == _before_noise_levels(replace(then, iterations=100))  # the recipe's length
