@@ -118,7 +118,7 @@ def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> 
     )
     run["before_attack"] = rates(records)
     config = replace(study.inversion, seed=seed)
-    pictures, captions = toy_style_pictures(TARGET_STYLE, study.pictures, seed=10_000 + seed, token=config.token)
+    pictures, captions = attacker_pictures("toy", model, study.pictures, 10_000 + seed, config.token)
     began = time.time()
     losses = invert_concept(model, pictures, captions, config, work_dir / f"{variant}_seed{seed}_attack", progress=False)
     run["attack_s"] = round(time.time() - began, 1)
