@@ -1,7 +1,12 @@
+import json
+from pathlib import Path
+
 import pytest
 
 from gridlib.fidelity import fidelity_rows, main, weakest
 from gridlib.prompts import PromptCase
+from gridlib.runs import toy_weights_id
+from gridlib.settings import style_suite
 from tests.test_scorecard import BrightnessJudge
 
 CASES = [
@@ -66,12 +71,6 @@ def test_fidelity_table_has_a_row_per_setting_and_pools_splits_per_style():
 
 
 def test_the_committed_fidelity_file_judged_every_held_out_case_of_the_shipped_model_under_each_setting():
-    import json
-    from pathlib import Path
-
-    from gridlib.runs import toy_weights_id
-    from gridlib.settings import style_suite
-
     result = json.loads((Path(__file__).parents[1] / "results" / "toy_fidelity.json").read_text())
     assert result["toy_weights"] == toy_weights_id() and result["splits"] == ["heldout"]
     settings = {(row["sample_steps"], row["guidance"]) for row in result["rows"]}
