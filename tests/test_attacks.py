@@ -1,9 +1,14 @@
+from dataclasses import asdict
+from pathlib import Path
+
 import pytest
 
 from gridlib.attacks import AttackStudy, attack_cases, attack_suite, leak_suite, main, measured_cases, run_attack_study, summarise
 from gridlib.inversion import InversionConfig
 from gridlib.prompts import SD_VAN_GOGH_PROMPTS
-from gridlib.report import attack_answer, attack_table
+from gridlib.report import attack_answer, attack_table, read_results
+from gridlib.runs import toy_weights_id
+from gridlib.settings import recipe
 
 
 def test_attack_prompts_put_the_token_where_the_name_goes_for_every_object():
@@ -84,3 +89,11 @@ def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
     assert result["summary"][0]["van_gogh_heldout"]["images"] == 2  # `prompts_per_style` cases, one image seed
     assert "train_s" in result["runs"][1] and "train_s" not in result["runs"][0]
     assert len(attack_table(result)) == 2 and "after the attack" in attack_answer(result)
+
+
+def test_committed_attack_study_attacked_the_recipe_as_it_stands_on_the_shipped_model():
+    """Chapter 7 reads this file: every variant's 3 seeds, trained with the toy recipe's values, on the shipped weights."""
+    result = read_results(Path(__file__).parent.parent / "results" / "attacks.json")
+    assert result["recipe"] == asdict(recipe("toy")) and result["toy_weights"] == toy_weights_id()
+    assert [row["variant"] for row in result["summary"]] == ["original", "esd_x", "esd_u", "full"]
+    assert all(row["seeds"] == [0, 1, 2] for row in result["summary"])
