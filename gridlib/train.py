@@ -122,7 +122,7 @@ class Trainer:
     def __init__(self, model: DiffusionModel, config: TrainConfig, targets_ahead: int = TARGETS_AHEAD):
         config.validate()
         require_positive_int("targets_ahead", targets_ahead)
-        self.step_range = step_range(config, model.scheduler.config.num_train_timesteps)
+        self.step_bounds = step_range(config, model.scheduler.config.num_train_timesteps)  # [first, last) of every drawn step
         self.model, self.config, self.targets_ahead = model, config, targets_ahead
         self.dtype = model.dtype  # the model's precision, whatever precision the trained tensors train in
         self.named = trainable_parameters(model.unet, config.method)
@@ -168,7 +168,7 @@ class Trainer:
         """Draw `count` iterations' prompts, noise and timesteps, make their x_t, then their targets in one
         pass of the frozen model. Every draw comes from the run's generator, in the order one at a time would take."""
         cfg, model, indices, noises, steps = self.config, self.model, [], [], []
-        first, last = self.step_range
+        first, last = self.step_bounds
         for _ in range(count):
             indices.append(int(torch.randint(0, len(cfg.prompts), (1,), generator=self.generator)))
             noises.append(torch.randn((1, *model.latent_shape), generator=self.generator))

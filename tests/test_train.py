@@ -352,12 +352,21 @@ def test_the_train_command_starts_from_the_models_recipe(tmp_path, capsys):
     assert "2 iterations" in capsys.readouterr().out
 
 
+def test_the_train_command_reads_noise_levels_as_two_comma_separated_numbers(tmp_path):
+    from gridlib.train import main
+
+    main(["--model", "tiny", "--out", str(tmp_path / "run"), "--iterations", "2", "--noise-levels", "0,0.5", "--device", "cpu"])
+    metadata = json.loads((tmp_path / "run" / "metadata.json").read_text())
+    assert metadata["config"] == asdict(recipe("tiny", iterations=2, noise_levels=[0.0, 0.5]))
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
         (["--masks", "grid9"], "masks must be one of"),
         (["--iterations", "0"], "iterations must be a positive integer, got 0"),
         (["--lr", "x"], "invalid float value"),
+        (["--noise-levels", "1,0.5"], "noise_levels must be two numbers (low, high) with 0 <= low < high <= 1, got [1.0, 0.5]"),
     ],
 )
 def test_the_train_command_refuses_bad_flags_before_loading_anything(tmp_path, capsys, flags, message):
