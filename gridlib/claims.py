@@ -132,6 +132,12 @@ def attack_claim(attacks: dict | None) -> dict:
     return {"claim": "erased concepts can be recovered", "measured": measured, "how": how}
 
 
+def _relative(value: float, reference: float) -> str:
+    """How `value` compares with `reference`, in words: "75% lower" or "52% higher"."""
+    change = value / reference - 1
+    return f"{100 * abs(change):.0f}% {'lower' if change < 0 else 'higher'}"
+
+
 def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[dict] | None, attacks: dict | None = None) -> list[dict]:
     """One row per claim of the report: the claim, what was measured, and the command that measured it."""
     xattn = trainable_parameters(sd14_architecture(), "xattn")
@@ -153,7 +159,7 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
             {
                 "claim": "77% better final loss with grid masks",
                 "measured": f"final loss plain {loss['full']:.4f}, grid {loss['grid3_center']:.4f} "
-                f"({100 * (1 - loss['grid3_center'] / loss['full']):.0f}% lower), "
+                f"({_relative(loss['grid3_center'], loss['full'])}), "
                 f"but the two losses weight pixels differently. Held-out Van Gogh rate: plain {_percent(plain['erasure'])}, "
                 f"grid {_percent(grid['erasure'])}, a change of {change['difference_points']:+.1f} ± "
                 f"{change['standard_error_points']:.1f} points ({'beyond' if change['resolved'] else 'within'} seed noise)",

@@ -36,6 +36,14 @@ def test_the_loss_claim_is_set_against_the_erasure_it_did_not_change():
     assert "held-out Van Gogh rate 100% before" in rows["clear erasure over baseline"]
 
 
+def test_the_loss_claim_says_higher_when_the_grid_ended_higher():
+    ablations = _ablations()
+    for run in ablations["results"][1]["runs"]:
+        run["final_loss"] = 0.03  # the grid's loss, against plain's 0.02
+    rows = {row["claim"]: row["measured"] for row in report_claims(ablations, None, None)}
+    assert "grid 0.0300 (50% higher)" in rows["77% better final loss with grid masks"]
+
+
 def test_timing_claim_reads_the_erasure_check_and_the_benchmark():
     runs = [{"train_s": 40.1}, {"train_s": 58.8}, {"train_s": 41.0}]
     erasure = {"config": {"iterations": 200}, "runs": runs, "seeds": [0, 1, 2], "hardware": "x86_64, 2 threads"}
