@@ -53,9 +53,9 @@ def recipe(model_name: str, **overrides) -> TrainConfig:
     eta 1, which `esd_sd.py` writes as 2.0 anchored at the concept). Toy (and tiny): measured changes,
     because a 1.7M-parameter model trained for a CPU minute is not SD1.4: 20 prompts that name an object,
     each anchored at the same prompt without the painter instead of the empty prompt (with the empty
-    prompt, object-naming prompts erased the objects, and painter-only prompts erased the painter's
-    favourite colours and left his style in some runs: results/recipe_object_prompts.json,
-    results/recipe_painter_prompts.json, results/toy_v2/recipe_sweep_noise*.json), lr 5e-4 instead of
+    prompt, object-naming prompts erased the objects, and painter-only prompts left a fifth of his style
+    and cost Seurat's shapes: results/recipe_object_prompts.json, results/recipe_painter_prompts.json,
+    results/toy_v2/recipe_sweep_noise*.json), lr 5e-4 instead of
     1e-5, eta 2, and x_t drawn from noise instead of ESD's partial sampling (results/recipe_reliability.json;
     lr and eta from results/toy_v1/recipe_sweep*.json), for SD's 100 iterations (on the current toy model
     200 cost Van Gogh's and Seurat's prompts their shapes: results/recipe_neighbours.json), and only at the
