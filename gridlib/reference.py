@@ -19,7 +19,7 @@ from .esd import esd_target, trainable_parameters, weighted_mse
 from .masks import loss_weight_map, mask_set
 from .models import DiffusionModel
 from .sampling import sample_to_timestep
-from .train import TrainConfig
+from .train import TrainConfig, step_range
 
 
 class ReferenceTrainer:
@@ -42,18 +42,18 @@ class ReferenceTrainer:
         self.concepts = model.encode_prompts(config.prompts).float()
         self.empty = model.encode_prompts([""]).float()
         self.neutrals = model.encode_prompts(config.neutral_prompts).float() if config.neutral_prompts else None
+        self.step_bounds = step_range(config, model.scheduler.config.num_train_timesteps)  # the noise levels trained on
         self.generator = torch.Generator().manual_seed(config.seed)
         self.losses: list[float] = []
 
     def make_xt(self, concept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cfg, model = self.config, self.model
         noise = torch.randn((1, *model.latent_shape), generator=self.generator).to(model.device)
+        step = int(torch.randint(*self.step_bounds, (1,), generator=self.generator))  # t, or the DDIM step to stop at
         if cfg.xt_source == "noise":
-            t = torch.randint(0, model.scheduler.config.num_train_timesteps, (1,), generator=self.generator)
-            return noise, t.to(model.device)
-        stop = int(torch.randint(0, cfg.ddim_steps, (1,), generator=self.generator))
+            return noise, torch.tensor([step], device=model.device)
         sampler = self.frozen_model if cfg.sampler == "frozen" else model
-        return sample_to_timestep(sampler, noise, concept, self.empty, cfg.ddim_steps, stop, cfg.sample_guidance)
+        return sample_to_timestep(sampler, noise, concept, self.empty, cfg.ddim_steps, step, cfg.sample_guidance)
 
     def step(self) -> float:
         cfg = self.config

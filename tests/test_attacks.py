@@ -85,7 +85,7 @@ def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
     )
     result = run_attack_study(study, tmp_path, progress=False)
     assert [row["variant"] for row in result["summary"]] == ["original", "esd_x"]
-    assert result["summary"][0]["van_gogh_after_attack"]["images"] == 60
+    assert result["summary"][0]["van_gogh_after_attack"]["images"] == 6 * 12  # every attack prompt, one image seed
     assert result["summary"][0]["van_gogh_heldout"]["images"] == 2  # `prompts_per_style` cases, one image seed
     assert "train_s" in result["runs"][1] and "train_s" not in result["runs"][0]
     assert len(attack_table(result)) == 2 and "after the attack" in attack_answer(result)

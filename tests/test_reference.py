@@ -35,3 +35,15 @@ def test_the_reference_computes_gradients_for_every_weight_as_esd_sd_does(all_gr
     with_gradient = {name for name, p in trainer.model.unet.named_parameters() if p.grad is not None}
     every_weight = {name for name, _ in trainer.model.unet.named_parameters()}
     assert with_gradient == (every_weight if all_gradients else {name for name, _ in trainer.named})
+
+
+@pytest.mark.parametrize("source", ["noise", "sample"])
+def test_the_reference_trains_on_the_same_noise_levels(source):
+    """ESD's every level and the cleaner half: the reference draws its steps from the range the Trainer does."""
+    for levels in ([0.0, 1.0], [0.0, 0.5]):
+        config = recipe("tiny", iterations=2, ddim_steps=5, xt_source=source, noise_levels=levels)
+        ours = Trainer(load_model("tiny", device="cpu"), config)
+        theirs = ReferenceTrainer(load_model("tiny", device="cpu"), config)
+        assert theirs.step_bounds == ours.step_bounds
+        for _ in range(2):
+            assert ours.step() == pytest.approx(theirs.step(), rel=1e-5), levels
