@@ -32,6 +32,7 @@ from .scorecard import judge_cases, rates, sample_cases
 from .settings import TOY, TOY_TIERS, recipe
 from .toyworld.prompts import TEMPLATES, leak_cases, object_phrase
 from .toyworld.world import COLOURS, SHAPES, STYLES, TARGET_STYLE
+from .train import TrainConfig
 
 VARIANTS = {"original": None, "esd_x": "xattn", "esd_u": "noxattn", "full": "full"}  # name: TrainConfig.method
 
@@ -48,12 +49,19 @@ class AttackStudy:
     sample_steps: int = TOY.sample_steps  # as the other studies (`StudyConfig`)
     guidance: float = TOY.guidance
     iterations: int | None = None  # erasure iterations; None: the toy recipe's
+    noise_levels: tuple[float, float] | None = None  # the erasures' x_t noise levels; None: the toy recipe's
     prompts_per_style: int | None = None  # None: every case; else that many per split and style (`sample_cases`)
+
+    def erasure_config(self, method: str, seed: int) -> TrainConfig:
+        """The toy recipe for one erasure of the study, with its iterations and noise levels where the study sets them."""
+        overrides = {"iterations": self.iterations, "noise_levels": list(self.noise_levels) if self.noise_levels else None}
+        return recipe("toy", method=method, seed=seed, **{name: value for name, value in overrides.items() if value is not None})
 
     def validate(self) -> None:
         unknown = [v for v in self.variants if v not in VARIANTS]
         if unknown or not self.variants:
             raise ValueError(f"variants must be a non-empty selection of {tuple(VARIANTS)}, got {self.variants!r}")
+        self.erasure_config(VARIANTS["esd_x"], seed=0).validate()  # iterations and noise levels, before any run starts
         if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds):
             raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}")
         self.inversion.validate()
@@ -111,8 +119,7 @@ def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> 
     model, run, judge = load_model("toy", device="cpu"), {"variant": variant, "seed": seed}, ToyJudge()
     method = VARIANTS[variant]
     if method is not None:
-        config = recipe("toy", method=method, seed=seed, **({"iterations": study.iterations} if study.iterations else {}))
-        run.update(timed_training(model, config, work_dir / f"{variant}_seed{seed}"))
+        run.update(timed_training(model, study.erasure_config(method, seed), work_dir / f"{variant}_seed{seed}"))
     records, _ = judge_cases(
         model, judge, measured_cases(study.prompts_per_style), study.image_seeds, study.sample_steps, study.guidance, progress=False
     )
@@ -172,7 +179,7 @@ def run_attack_study(study: AttackStudy, work_dir: Path, progress: bool = True, 
     runs = map_runs(variant_run, jobs, workers, progress, "attack study")
     return {
         "study": asdict(study),
-        "recipe": asdict(recipe("toy")),
+        "recipe": asdict(study.erasure_config(VARIANTS["esd_x"], seed=0)),  # the book's variant; the others change `method`
         "summary": summarise(runs, study.variants),
         "runs": runs,
         "wall_time_s": round(time.time() - began, 1),

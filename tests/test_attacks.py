@@ -71,6 +71,18 @@ def test_summary_pools_runs_and_gives_each_rate_its_interval():
     assert low < 0.2 < high
 
 
+def test_the_study_erases_with_the_toy_recipe_changed_only_where_it_says():
+    assert AttackStudy().erasure_config("noxattn", seed=4) == recipe("toy", method="noxattn", seed=4)
+    every_level = AttackStudy(iterations=7, noise_levels=(0.0, 1.0)).erasure_config("xattn", seed=1)
+    assert every_level == recipe("toy", method="xattn", seed=1, iterations=7, noise_levels=[0.0, 1.0])
+
+
+@pytest.mark.parametrize("levels", [(0.6, 0.2), (0.0, 1.5), (0.5,)])
+def test_the_study_refuses_bad_noise_levels_before_any_run(levels):
+    with pytest.raises(ValueError, match="noise_levels must be two numbers"):
+        AttackStudy(noise_levels=levels).validate()
+
+
 @pytest.mark.slow
 def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
     study = AttackStudy(
