@@ -109,3 +109,13 @@ def test_committed_attack_study_attacked_the_recipe_as_it_stands_on_the_shipped_
     assert result["recipe"] == asdict(recipe("toy")) and result["toy_weights"] == toy_weights_id()
     assert [row["variant"] for row in result["summary"]] == ["original", "esd_x", "esd_u", "full"]
     assert all(row["seeds"] == [0, 1, 2] for row in result["summary"])
+
+
+def test_committed_attack_on_the_every_level_erasure_changes_only_the_noise_levels():
+    """Chapter 7's control: ESD-X trained from every noise level, as ESD draws, attacked with the same budget and seeds."""
+    results = Path(__file__).parent.parent / "results"
+    control, study = read_results(results / "attacks_every_noise_level.json"), read_results(results / "attacks.json")
+    assert control["recipe"] == asdict(recipe("toy", noise_levels=[0.0, 1.0])) and control["toy_weights"] == toy_weights_id()
+    assert [row["variant"] for row in control["summary"]] == ["esd_x"] and control["summary"][0]["seeds"] == [0, 1, 2]
+    same = ("inversion", "pictures", "image_seeds", "sample_steps", "guidance", "prompts_per_style")
+    assert {key: control["study"][key] for key in same} == {key: study["study"][key] for key in same}
