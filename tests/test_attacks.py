@@ -111,11 +111,18 @@ def test_committed_attack_study_attacked_the_recipe_as_it_stands_on_the_shipped_
     assert all(row["seeds"] == [0, 1, 2] for row in result["summary"])
 
 
-def test_committed_attack_on_the_every_level_erasure_changes_only_the_noise_levels():
-    """Chapter 7's control: ESD-X trained from every noise level, as ESD draws, attacked with the same budget and seeds."""
+@pytest.mark.parametrize(
+    "name, changes",
+    [
+        ("attacks_every_noise_level.json", {"noise_levels": [0.0, 1.0]}),  # ESD's draw
+        ("attacks_second_model_recipe.json", {"noise_levels": [0.0, 1.0], "iterations": 200}),  # the recipe on toy model 2
+    ],
+)
+def test_committed_controls_of_the_attack_study_change_only_the_recipe(name, changes):
+    """Chapter 7's controls: ESD-X with the recipe changed as named, attacked with the same budget and seeds."""
     results = Path(__file__).parent.parent / "results"
-    control, study = read_results(results / "attacks_every_noise_level.json"), read_results(results / "attacks.json")
-    assert control["recipe"] == asdict(recipe("toy", noise_levels=[0.0, 1.0])) and control["toy_weights"] == toy_weights_id()
+    control, study = read_results(results / name), read_results(results / "attacks.json")
+    assert control["recipe"] == asdict(recipe("toy", **changes)) and control["toy_weights"] == toy_weights_id()
     assert [row["variant"] for row in control["summary"]] == ["esd_x"] and control["summary"][0]["seeds"] == [0, 1, 2]
     same = ("inversion", "pictures", "image_seeds", "sample_steps", "guidance", "prompts_per_style")
     assert {key: control["study"][key] for key in same} == {key: study["study"][key] for key in same}
