@@ -54,7 +54,7 @@ class AttackStudy:
 
     def erasure_config(self, method: str, seed: int) -> TrainConfig:
         """The toy recipe for one erasure of the study, with its iterations and noise levels where the study sets them."""
-        overrides = {"iterations": self.iterations, "noise_levels": list(self.noise_levels) if self.noise_levels else None}
+        overrides = {"iterations": self.iterations, "noise_levels": None if self.noise_levels is None else list(self.noise_levels)}
         return recipe("toy", method=method, seed=seed, **{name: value for name, value in overrides.items() if value is not None})
 
     def validate(self) -> None:

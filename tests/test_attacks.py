@@ -10,6 +10,8 @@ from gridlib.report import attack_answer, attack_table, read_results
 from gridlib.runs import toy_weights_id
 from gridlib.settings import recipe
 
+RESULTS = Path(__file__).parent.parent / "results"
+
 
 def test_attack_prompts_put_the_token_where_the_name_goes_for_every_object():
     cases = attack_cases("<style>")
@@ -77,7 +79,7 @@ def test_the_study_erases_with_the_toy_recipe_changed_only_where_it_says():
     assert every_level == recipe("toy", method="xattn", seed=1, iterations=7, noise_levels=[0.0, 1.0])
 
 
-@pytest.mark.parametrize("levels", [(0.6, 0.2), (0.0, 1.5), (0.5,)])
+@pytest.mark.parametrize("levels", [(0.6, 0.2), (0.0, 1.5), (0.5,), ()])
 def test_the_study_refuses_bad_noise_levels_before_any_run(levels):
     with pytest.raises(ValueError, match="noise_levels must be two numbers"):
         AttackStudy(noise_levels=levels).validate()
@@ -105,7 +107,7 @@ def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
 
 def test_committed_attack_study_attacked_the_recipe_as_it_stands_on_the_shipped_model():
     """Chapter 7 reads this file: every variant's 3 seeds, trained with the toy recipe's values, on the shipped weights."""
-    result = read_results(Path(__file__).parent.parent / "results" / "attacks.json")
+    result = read_results(RESULTS / "attacks.json")
     assert result["recipe"] == asdict(recipe("toy")) and result["toy_weights"] == toy_weights_id()
     assert [row["variant"] for row in result["summary"]] == ["original", "esd_x", "esd_u", "full"]
     assert all(row["seeds"] == [0, 1, 2] for row in result["summary"])
@@ -120,8 +122,7 @@ def test_committed_attack_study_attacked_the_recipe_as_it_stands_on_the_shipped_
 )
 def test_committed_controls_of_the_attack_study_change_only_the_recipe(name, changes):
     """Chapter 7's controls: ESD-X with the recipe changed as named, attacked with the same budget and seeds."""
-    results = Path(__file__).parent.parent / "results"
-    control, study = read_results(results / name), read_results(results / "attacks.json")
+    control, study = read_results(RESULTS / name), read_results(RESULTS / "attacks.json")
     assert control["recipe"] == asdict(recipe("toy", **changes)) and control["toy_weights"] == toy_weights_id()
     assert [row["variant"] for row in control["summary"]] == ["esd_x"] and control["summary"][0]["seeds"] == [0, 1, 2]
     same = ("inversion", "pictures", "image_seeds", "sample_steps", "guidance", "prompts_per_style")
