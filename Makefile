@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/python -m gridlib.book build
+	$(BIN)/python -m gridlib book build
 
 test: $(STAMP)  # lint and format check first (seconds), then the suite
 	$(BIN)/ruff check .

@@ -44,7 +44,7 @@ def main() -> None:
         model = load_model(args.model, device=args.device, dtype=dtype)
     tier = "toy" if args.model in ("toy", "tiny") else "sd14"
     trainers = {
-        weighting: Trainer(model, recipe(tier, masks="full", weighting=weighting, xt_source="noise"))
+        weighting: Trainer(model, recipe(tier, masks="none", weighting=weighting, xt_source="noise"))
         for weighting in ("difference", "attention")
     }
     trainer = trainers["attention"]  # the recorded size, from one frozen pass as training makes it (the concept's half kept)

@@ -99,8 +99,9 @@ def whole_batches(args: argparse.Namespace, xt_source: str) -> argparse.Namespac
 
 
 def model_dtype(implementation: str, args: argparse.Namespace) -> torch.dtype:
-    """The reference runs in float32, as the original algorithm does; gridlib in --dtype."""
-    return torch.float32 if implementation.startswith("reference") else DTYPES[args.dtype]
+    """The reference runs in --reference-dtype (float32 by default, as the paper's code; bfloat16 as esd_sd.py);
+    gridlib in --dtype. Equal dtypes compare the algorithms alone, at equal precision."""
+    return DTYPES[args.reference_dtype if implementation.startswith("reference") else args.dtype]
 
 
 def targets_ahead(implementation: str, args: argparse.Namespace) -> int | None:
@@ -240,7 +241,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("toy", "tiny", "sd14-arch"), default="toy")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32", help="gridlib's model dtype (the reference is float32)")
+    parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32", help="gridlib's model dtype (default float32)")
+    parser.add_argument(
+        "--reference-dtype",
+        choices=tuple(DTYPES),
+        default="float32",
+        help="the reference's model dtype (default float32; esd_sd.py: bfloat16)",
+    )
     parser.add_argument("--iterations", type=int, default=10, help="timed iterations per setting")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--ddim-steps", type=int, default=20)
@@ -318,6 +325,8 @@ def main(argv: list[str] | None = None) -> None:
                 args.device,
                 "--dtype",
                 args.dtype,
+                "--reference-dtype",
+                args.reference_dtype,
                 "--iterations",
                 str(args.iterations),
                 "--warmup",

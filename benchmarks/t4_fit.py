@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from gridlib.evaluate import ClipJudge
+from gridlib.judges import ClipJudge
 from gridlib.models import load_model, sd14_random_model
 from gridlib.offline import clip_vit_l14_config, random_clip_processor, save_tiny_clip
 from gridlib.prompts import TEST_PROMPT, judge_labels
@@ -106,7 +106,7 @@ def measure(args: argparse.Namespace) -> dict:
     labels = judge(torch.cat(images))
     seconds_per_image = (time.perf_counter() - began) / (2 * SD.batch_size)
     styles = len(style_suite("sd14").styles)
-    chapter4_images = styles * 2 * 2 * SD.samples_per_style + 5 * 2 * len(SD.test_seeds)  # rates + the 5-prompt comparison grid
+    chapter4_images = styles * 2 * 2 * SD.cases_per_style + 5 * 2 * len(SD.test_seeds)  # rates + the 5-prompt comparison grid
     row.update(
         chapter4_peak_GiB=round(peak_memory_gib(device), 3),
         chapter4_s_per_image=seconds_per_image,

@@ -10,26 +10,24 @@ The kinds are ESD-X (cross-attention only: the book's recipe), ESD-U (everything
 cross-attention, the ESD paper's `noxattn`) and full fine-tuning, all at the toy recipe's other
 values, and the original model, whose attack result is the attack's ceiling.
 
-    python -m gridlib.attacks --out results/attacks.json             # 4 variants x 3 seeds
+    python -m gridlib attack --out results/attacks.json             # 4 variants x 3 seeds
 """
 
-import argparse
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from .evaluate import ToyJudge, spread, toy_suite
-from .files import save_json
 from .inversion import InversionConfig, invert_concept, toy_style_pictures
+from .judges import ToyJudge, toy_suite
+from .measure import judge_cases, pooled_counts, rates, sample_cases
 from .models import load_model
 from .prompts import SD_LEAK_PROMPTS, SD_VAN_GOGH_PROMPTS, SUBJECTS, TARGET_ARTIST, PromptCase
-from .report import pooled_counts, wilson_interval
-from .runs import hardware, map_runs, timed_training, toy_weights_id
+from .runs import map_runs, timed_training
 from .sampling import generate
-from .scorecard import judge_cases, rates, sample_cases
 from .settings import TOY, TOY_TIERS, recipe
+from .stats import wilson_interval
 from .toyworld.prompts import TEMPLATES, leak_cases, object_phrase
 from .toyworld.world import COLOURS, SHAPES, STYLES, TARGET_STYLE
 from .train import TrainConfig
@@ -50,7 +48,7 @@ class AttackStudy:
     guidance: float = TOY.guidance
     iterations: int | None = None  # erasure iterations; None: the toy recipe's
     noise_levels: tuple[float, float] | None = None  # the erasures' x_t noise levels; None: the toy recipe's
-    prompts_per_style: int | None = None  # None: every case; else that many per split and style (`sample_cases`)
+    cases_per_style: int | None = None  # None: every case; else that many per split and style (`sample_cases`)
 
     def erasure_config(self, method: str, seed: int) -> TrainConfig:
         """The toy recipe for one erasure of the study, with its iterations and noise levels where the study sets them."""
@@ -101,7 +99,7 @@ def attacker_pictures(model_name: str, original, count: int, seed: int, token: s
     (`sampling`: steps, guidance, batch_size), standing in for scans of his paintings."""
     if model_name in TOY_TIERS:
         return toy_style_pictures(TARGET_STYLE, count, seed=seed, token=token)
-    prompts = spread(list(SD_VAN_GOGH_PROMPTS), count)
+    prompts = [SD_VAN_GOGH_PROMPTS[i % len(SD_VAN_GOGH_PROMPTS)] for i in range(count)]  # every prompt in turn
     pictures = generate(original, prompts, [seed + i for i in range(count)], progress=False, **sampling)
     return pictures, [f"a painting in the style of {token}"] * count
 
@@ -121,7 +119,7 @@ def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> 
     if method is not None:
         run.update(timed_training(model, study.erasure_config(method, seed), work_dir / f"{variant}_seed{seed}"))
     records, _ = judge_cases(
-        model, judge, measured_cases(study.prompts_per_style), study.image_seeds, study.sample_steps, study.guidance, progress=False
+        model, judge, measured_cases(study.cases_per_style), study.image_seeds, study.sample_steps, study.guidance, progress=False
     )
     run["before_attack"] = rates(records)
     config = replace(study.inversion, seed=seed)
@@ -130,7 +128,7 @@ def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> 
     losses = invert_concept(model, pictures, captions, config, work_dir / f"{variant}_seed{seed}_attack", progress=False)
     run["attack_s"] = round(time.time() - began, 1)
     run["attack_final_loss"] = sum(losses[-10:]) / len(losses[-10:])
-    attacked, _ = judge_cases(  # every attack prompt, whatever `prompts_per_style`: the study's headline
+    attacked, _ = judge_cases(  # every attack prompt, whatever `cases_per_style`: the study's headline
         model, judge, attack_cases(config.token), study.image_seeds, study.sample_steps, study.guidance, progress=False
     )
     run["attack"] = rates(attacked)
@@ -138,14 +136,16 @@ def variant_run(variant: str, seed: int, study: AttackStudy, work_dir: Path) -> 
 
 
 def pooled(runs: list[dict], key: str, split: str, styles: tuple[str, ...]) -> dict:
-    """One rate over every run (seeds pooled) and style in `styles`: successes, images, Wilson 95% interval."""
-    rows = [row for run in runs for row in run[key] if row["split"] == split and row["style"] in styles]
-    hits, trials = pooled_counts(rows, "style_match")
+    """One rate over every run (seeds pooled) and style in `styles`: successes, images, Wilson 95% interval,
+    and each run's own (successes, images), from which the tables give the interval with the run as the unit."""
+    per_run = [pooled_counts([row for row in run[key] if row["split"] == split and row["style"] in styles], "style_match") for run in runs]
+    hits, trials = sum(k for k, _ in per_run), sum(n for _, n in per_run)
     return {
         "successes": hits,
         "images": trials,
         "rate": hits / trials if trials else None,
         "interval": wilson_interval(hits, trials) if trials else None,
+        "per_run": [list(counts) for counts in per_run],
     }
 
 
@@ -174,7 +174,6 @@ def summarise(runs: list[dict], variants: tuple[str, ...]) -> list[dict]:
 def run_attack_study(study: AttackStudy, work_dir: Path, progress: bool = True, workers: int = 1) -> dict:
     """Every variant with every seed, `workers` runs side by side (`map_runs`); the runs and their pooled summary."""
     study.validate()
-    began = time.time()
     jobs = [(variant, seed, study, work_dir) for seed in study.seeds for variant in study.variants]
     runs = map_runs(variant_run, jobs, workers, progress, "attack study")
     return {
@@ -182,42 +181,4 @@ def run_attack_study(study: AttackStudy, work_dir: Path, progress: bool = True, 
         "recipe": asdict(study.erasure_config(VARIANTS["esd_x"], seed=0)),  # the book's variant; the others change `method`
         "summary": summarise(runs, study.variants),
         "runs": runs,
-        "wall_time_s": round(time.time() - began, 1),
-        "workers": workers,
-        "hardware": hardware(workers),
-        "toy_weights": toy_weights_id(),
     }
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="results JSON file to write")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {tuple(VARIANTS)}")
-    parser.add_argument("--attack-steps", type=int, default=300, help="inversion steps per attack (default 300)")
-    parser.add_argument("--prompts-per-style", type=int, help="cases per split and style before the attack (default: every case)")
-    parser.add_argument("--work-dir", default="runs/attacks", help="where each run's weights go")
-    parser.add_argument("--workers", type=int, default=1, help="runs side by side, one CPU thread each (default 1)")
-    args = parser.parse_args(argv)
-    parts = args.seeds.split(",")
-    if not all(part.isdigit() for part in parts):
-        parser.error(f"--seeds must be comma-separated non-negative integers, got {args.seeds!r}")
-    study = AttackStudy(
-        variants=tuple(args.variants.split(",")),
-        seeds=tuple(int(p) for p in parts),
-        inversion=InversionConfig(steps=args.attack_steps, batch_size=8),
-        prompts_per_style=args.prompts_per_style,
-    )
-    try:
-        study.validate()
-    except ValueError as error:
-        parser.error(str(error))
-    if args.workers < 1:
-        parser.error(f"--workers must be a positive integer, got {args.workers}")
-    result = run_attack_study(study, Path(args.work_dir), workers=args.workers)
-    save_json(result, args.out)
-    print(f"wrote {args.out} in {result['wall_time_s']:.0f}s")
-
-
-if __name__ == "__main__":
-    main()

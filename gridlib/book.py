@@ -1,14 +1,13 @@
 """Build the book: execute every notebook once with papermill, then render the executed copies.
 
-    python -m gridlib.book build         # what `make book` runs: toy model, CPU, _build/html
-    python -m gridlib.book screenshots   # open every built page in headless Chromium, save PNGs
+    python -m gridlib book build         # what `make book` runs: toy model, CPU, _build/html
+    python -m gridlib book screenshots   # open every built page in headless Chromium, save PNGs
 
 Notebooks are committed without outputs. Each one is executed in its own folder (so relative
 paths such as ../results/ work as they do in Jupyter) into a staging copy of the book, which
 Jupyter Book then renders with Sphinx warnings treated as errors.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -36,12 +35,12 @@ NOTEBOOKS = (
 )
 # Small parameters for the test suite: every cell runs, on the toy model, in about a minute per chapter.
 TEST_PARAMETERS = {
-    "book/toyworld.ipynb": {"sample_steps": 4, "prompts_per_style": 4},
+    "book/toyworld.ipynb": {"sample_steps": 4, "cases_per_style": 4},
     "notebooks/03_training.ipynb": {"iterations": 4},
-    "notebooks/04_evaluation.ipynb": {"prompts_per_style": 4, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
-    "notebooks/07_really_gone.ipynb": {"attack_steps": 5, "attack_pictures": 16, "sample_steps": 4, "prompts_per_style": 2},
-    "notebooks/05_ablations.ipynb": {"iterations": 3, "samples_per_style": 4},
-    "notebooks/06_concept_masks.ipynb": {"iterations": 3, "samples_per_style": 4},
+    "notebooks/04_evaluation.ipynb": {"cases_per_style": 4, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
+    "notebooks/07_really_gone.ipynb": {"attack_steps": 5, "attack_pictures": 16, "sample_steps": 4, "cases_per_style": 2},
+    "notebooks/05_ablations.ipynb": {"iterations": 3, "cases_per_style": 4},
+    "notebooks/06_concept_masks.ipynb": {"iterations": 3, "cases_per_style": 4},
 }
 
 
@@ -172,16 +171,8 @@ def check_pages(
     return report
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "screenshots"), help="build the book, or screenshot every built page")
-    args = parser.parse_args()
-    if args.command == "build":
-        build()
-    else:
-        report = check_pages(BUILD / "html", BUILD / "screenshots")
-        print(json.dumps(report, indent=1), f"\nscreenshots in {BUILD / 'screenshots'}")
-
-
-if __name__ == "__main__":
-    main()
+def screenshots() -> dict[str, dict]:
+    """Open every built page in headless Chromium, save a PNG of each under _build/screenshots, print the check."""
+    report = check_pages(BUILD / "html", BUILD / "screenshots")
+    print(json.dumps(report, indent=1), f"\nscreenshots in {BUILD / 'screenshots'}")
+    return report

@@ -8,12 +8,13 @@ import statistics
 
 from .esd import trainable_parameters
 from .models import sd14_architecture
-from .report import compare_settings, percent_with_interval
 from .settings import recipe
+from .study_tables import compare_settings
+from .tables import percent_with_interval
 from .train import TrainConfig
 
 
-def benchmark_table(runs: list[dict], paired: list[dict] | None = None, full: bool = False) -> list[dict]:
+def benchmark_table(runs: list[dict], paired: list[dict] | None = None, detail: bool = False) -> list[dict]:
     """The latest benchmark run of each (model, device), formatted for a table, with speed-ups against its reference:
     the headline columns, or with `full` also the precision, per-process speed-up, GPU busy time and date.
 
@@ -41,7 +42,7 @@ def benchmark_table(runs: list[dict], paired: list[dict] | None = None, full: bo
                 "paired speed-up": _paired(paired_speedups.get(_setting(r))),
                 "peak memory (GiB)": f"{r['peak_memory_GiB']:.2f}",
             }
-            if full:
+            if detail:
                 headline.update(
                     {
                         "device": f"{r['device']} ({r['hardware']})",
@@ -84,7 +85,7 @@ def _percent(summary: dict) -> str:
 
 def future_work_rows(concept_study: dict | None) -> list[dict]:
     """The report's future-work items ("semantic masks", "adaptive grid") next to what chapter 6 measured."""
-    how = "`python -m gridlib.experiments --xt-source noise --settings full,...,attention_3 --seeds 0,1,2,3,4` (chapter 6)"
+    how = "`python -m gridlib study --xt-source noise --settings full,...,attention_3 --seeds 0,1,2,3,4` (chapter 6)"
     if not concept_study:
         return [{"item": "adaptive grid; semantic masks", "measured": "not measured: the results file is missing", "how": how}]
     seeds = len(concept_study["study"]["seeds"])
@@ -92,8 +93,8 @@ def future_work_rows(concept_study: dict | None) -> list[dict]:
     for setting in ("adaptive_grid_1", "adaptive_grid_3", "difference_1", "difference_3", "attention_1", "attention_3"):
         if any(entry["setting"] == setting for entry in concept_study["results"]):
             parts = []
-            for metric, label in (("erasure", "Van Gogh left"), ("preservation", "other styles kept")):
-                change = compare_settings(concept_study, "full", setting, metric)
+            for metric, label in (("target_left", "Van Gogh left"), ("preservation", "other styles kept")):
+                change = compare_settings(concept_study, "none", setting, metric)
                 noise = "beyond" if change["resolved"] else "within"
                 parts.append(
                     f"{label} {change['difference_points']:+.1f} ± {change['standard_error_points']:.1f} points ({noise} seed noise)"
@@ -116,7 +117,7 @@ def future_work_rows(concept_study: dict | None) -> list[dict]:
 
 def attack_claim(attacks: dict | None) -> dict:
     """The row for "erased concepts can be recovered": what chapter 7's study measured, ESD-X against the ceiling."""
-    how = "`python -m gridlib.attacks --out results/attacks.json` (chapter 7)"
+    how = "`python -m gridlib attack --out results/attacks.json` (chapter 7)"
     if not attacks:
         return {"claim": "erased concepts can be recovered", "measured": "not measured: the results file is missing", "how": how}
     rows = {row["variant"]: row for row in attacks["summary"]}
@@ -151,17 +152,17 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
     missing = "not measured: the results file is missing"
     if ablations:
         by = {entry["setting"]: entry for entry in ablations["results"]}
-        plain, grid = by["full"], by["grid3_center"]
-        loss = {name: statistics.fmean(run["final_loss"] for run in by[name]["runs"]) for name in ("full", "grid3_center")}
-        change = compare_settings(ablations, "full", "grid3_center")
-        how = f"`python -m gridlib.experiments` (x_t sampled in {ablations['study']['base']['ddim_steps']} DDIM steps)"
+        plain, grid = by["none"], by["grid3_center"]
+        loss = {name: statistics.fmean(run["final_loss"] for run in by[name]["runs"]) for name in ("none", "grid3_center")}
+        change = compare_settings(ablations, "none", "grid3_center")
+        how = f"`python -m gridlib study` (x_t sampled in {ablations['study']['base']['ddim_steps']} DDIM steps)"
         rows.append(
             {
                 "claim": "77% better final loss with grid masks",
-                "measured": f"final loss plain {loss['full']:.4f}, grid {loss['grid3_center']:.4f} "
-                f"({_relative(loss['grid3_center'], loss['full'])}), "
-                f"but the two losses weight pixels differently. Held-out Van Gogh rate: plain {_percent(plain['erasure'])}, "
-                f"grid {_percent(grid['erasure'])}, a change of {change['difference_points']:+.1f} ± "
+                "measured": f"final loss plain {loss['none']:.4f}, grid {loss['grid3_center']:.4f} "
+                f"({_relative(loss['grid3_center'], loss['none'])}), "
+                f"but the two losses weight pixels differently. Held-out Van Gogh rate: plain {_percent(plain['target_left'])}, "
+                f"grid {_percent(grid['target_left'])}, a change of {change['difference_points']:+.1f} ± "
                 f"{change['standard_error_points']:.1f} points ({'beyond' if change['resolved'] else 'within'} seed noise)",
                 "how": how,
             }
@@ -170,14 +171,14 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
             {
                 "claim": "clear erasure over baseline",
                 "measured": f"held-out Van Gogh rate {100 * ablations['baseline'][ablations['target']]:.0f}% before; after: "
-                f"plain {_percent(plain['erasure'])}, grid {_percent(grid['erasure'])}; other styles kept: "
+                f"plain {_percent(plain['target_left'])}, grid {_percent(grid['target_left'])}; other styles kept: "
                 f"plain {_percent(plain['preservation'])}, grid {_percent(grid['preservation'])}",
                 "how": how,
             }
         )
     else:
         rows += [
-            {"claim": claim, "measured": missing, "how": "`python -m gridlib.experiments`"}
+            {"claim": claim, "measured": missing, "how": "`python -m gridlib study`"}
             for claim in ("77% better final loss with grid masks", "clear erasure over baseline")
         ]
     timings = []
@@ -185,7 +186,7 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
         slowest = max(run["train_s"] for run in erasure["runs"])
         timings.append(
             f"the toy recipe ({erasure['config']['iterations']} iterations) trained in {slowest} s "
-            f"(the slowest of {len(erasure['seeds'])} runs; {erasure['hardware']})"
+            f"(the slowest of {len(erasure['seeds'])} runs; {erasure['run']['hardware']})"
         )
     route = recipe("toy").xt_source  # the route the toy recipe trains on
     toy = [row for row in benchmark or [] if row["model"] == "toy" and row["device"] == "cpu" and row["xt_source"] == route]
@@ -214,7 +215,7 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
         {
             "claim": "~16 s training",
             "measured": "; ".join(timings) if timings else missing,
-            "how": "`python -m gridlib.experiments --erasure-check`, `python benchmarks/esd_step.py`",
+            "how": "`python -m gridlib check`, `python benchmarks/esd_step.py`",
         }
     )
     rows.append(attack_claim(attacks))
@@ -227,3 +228,20 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
         }
     )
     return rows
+
+
+def attention_overhead_table(rows: list[dict]) -> list[dict]:
+    """`benchmarks/attention_overhead.py`'s rows as the book shows them: per model and device, the attention
+    map's examples against the difference map's (paired medians) and what the recorded attention holds."""
+    return [
+        {
+            "model": row["model"],
+            "device": f"{row['device']}, {row['dtype']}",
+            "difference map (s)": f"{row['median_s']['difference']:.3g}",
+            "attention map (s)": f"{row['median_s']['attention']:.3g}",
+            "ratio": f"{row['attention_over_difference']:.2f}x",
+            "recorded per example": f"{row['recorded_mb_per_example']:.1f} MB ({row['attn2_layers']} attn2 layers)",
+            "date": row["date"],
+        }
+        for row in rows
+    ]

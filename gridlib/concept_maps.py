@@ -27,9 +27,9 @@ WEIGHTINGS = ("masks", "difference", "adaptive_grid", "attention")  # "masks": t
 CONCEPT_WORDS = ("vincent", "van", "gogh")  # the tokens whose cross-attention the "attention" map follows
 
 
-def difference_signal(eps_concept: torch.Tensor, eps_empty: torch.Tensor) -> torch.Tensor:
+def difference_signal(eps_concept: torch.Tensor, eps_anchor: torch.Tensor) -> torch.Tensor:
     """Where the concept changes the frozen prediction: |eps0(c) - eps0("")| summed over channels, (B, 1, H, W)."""
-    return (eps_concept.float() - eps_empty.float()).abs().sum(dim=1, keepdim=True)
+    return (eps_concept.float() - eps_anchor.float()).abs().sum(dim=1, keepdim=True)
 
 
 def adaptive_grid_signal(signal: torch.Tensor, rows: int = 3, cols: int = 3) -> torch.Tensor:
@@ -109,7 +109,7 @@ def sharpened(signal: torch.Tensor, sharpness: float) -> torch.Tensor:
 def concept_signal(
     weighting: str,
     eps_concept: torch.Tensor,
-    eps_empty: torch.Tensor,
+    eps_anchor: torch.Tensor,
     attention: list[torch.Tensor] | None = None,
     token_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -121,7 +121,7 @@ def concept_signal(
         if not attention or token_mask is None:
             raise ValueError("the attention map needs the recorded cross-attention and the concept's token mask")
         return attention_signal(attention, token_mask, tuple(eps_concept.shape[-2:]))
-    signal = difference_signal(eps_concept, eps_empty)
+    signal = difference_signal(eps_concept, eps_anchor)
     return adaptive_grid_signal(signal) if weighting == "adaptive_grid" else signal
 
 

@@ -46,18 +46,18 @@ def parameter_table(named: list[tuple[str, nn.Parameter]]) -> list[dict]:
     return list(rows.values())
 
 
-def esd_target(eps_concept: torch.Tensor, eps_empty: torch.Tensor, negative_guidance: float, anchor: str = "uncond") -> torch.Tensor:
+def esd_target(eps_concept: torch.Tensor, eps_anchor: torch.Tensor, negative_guidance: float, anchor: str = "uncond") -> torch.Tensor:
     """The ESD target from the frozen model's two predictions.
 
     anchor="uncond" is the paper's form, eps0("") - eta * (eps0(c) - eps0("")). anchor="concept" is
     the official repository's current esd_sd.py, eps0(c) - eta * (eps0(c) - eps0("")): the same
-    target as the paper's with eta lowered by one. With `TrainConfig.neutral_prompts`, `eps_empty` is
+    target as the paper's with eta lowered by one. With `TrainConfig.neutral_prompts`, `eps_anchor` is
     eps0 of the prompt without the concept, and "" reads as that prompt in both forms.
     """
     if anchor not in ANCHORS:
         raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
-    start = eps_empty if anchor == "uncond" else eps_concept
-    return start - negative_guidance * (eps_concept - eps_empty)
+    start = eps_anchor if anchor == "uncond" else eps_concept
+    return start - negative_guidance * (eps_concept - eps_anchor)
 
 
 @contextmanager

@@ -5,22 +5,15 @@ steps and on the guidance scale. Every erasure is judged against the original mo
 so the book first measures that fidelity under each sampler setting: how often the judge agrees
 with the prompt's style, shape and colour, per split and style, as counts (the tables add intervals).
 
-    python -m gridlib.fidelity --steps 10,20,50 --guidance 1.5,2.5 --out results/toy_fidelity.json
+    python -m gridlib fidelity --steps 10,20,50 --guidance 1.5,2.5 --out results/toy_fidelity.json
 """
 
-import argparse
-import time
 from collections.abc import Sequence
 from itertools import product
 
-from . import scorecard
-from .experiments import STUDY_IMAGE_SEED
-from .files import save_json
-from .models import DiffusionModel, load_model
+from .measure import IMAGE_SEED, MEASURES, content_counts, judge_cases, rates
+from .models import DiffusionModel
 from .prompts import PromptCase
-from .report import counts_by_setting
-from .runs import hardware, toy_weights_id
-from .settings import make_judge, style_suite
 
 
 def fidelity_rows(
@@ -29,23 +22,23 @@ def fidelity_rows(
     cases: Sequence[PromptCase],
     steps: Sequence[int],
     guidances: Sequence[float],
-    image_seeds: Sequence[int] = (STUDY_IMAGE_SEED,),
+    image_seeds: Sequence[int] = (IMAGE_SEED,),
     progress: bool = True,
 ) -> list[dict]:
     """For every (steps, guidance): every case on every image seed, judged; one row per split and style
-    with `scorecard.rates`' counts, and the setting that made it."""
+    with `measure.rates`' counts, and the setting that made it."""
     rows = []
     for step_count, guidance in product(steps, guidances):
-        records, _ = scorecard.judge_cases(model, judge, cases, image_seeds, step_count, guidance, progress=progress)
-        rows += [{"sample_steps": step_count, "guidance": guidance, **row} for row in scorecard.rates(records)]
+        records, _ = judge_cases(model, judge, cases, image_seeds, step_count, guidance, progress=progress)
+        rows += [{"sample_steps": step_count, "guidance": guidance, **row} for row in rates(records)]
     return rows
 
 
 def weakest(rows: list[dict], measure: str = "style") -> dict[tuple[int, float], tuple[str, float]]:
     """For each sampler setting, the style whose prompts the judge agreed with least often on `measure`
     (style, shape or colour), and that rate; pooled over the splits in `rows`."""
-    if measure not in scorecard.MEASURES:
-        raise ValueError(f"measure must be one of {scorecard.MEASURES}, got {measure!r}")
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     weakest_of = {}
     for setting, by_style in counts_by_setting(rows, measure).items():
         rates = {style: hits / trials for style, (hits, trials) in by_style.items() if trials}
@@ -55,45 +48,14 @@ def weakest(rows: list[dict], measure: str = "style") -> dict[tuple[int, float],
     return weakest_of
 
 
-def _numbers(text: str, kind: type) -> list:
-    """'10,20,50' as [10, 20, 50] (or floats); every value must be positive."""
-    values = [kind(part) for part in text.split(",")]
-    if any(value <= 0 for value in values):
-        raise ValueError(f"every value must be positive, got {text!r}")
-    return values
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Measure the toy model's fidelity under each sampler setting and write one results file."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="results JSON file to write")
-    parser.add_argument("--steps", default="10,20,50", help="comma-separated DDIM step counts (default 10,20,50)")
-    parser.add_argument("--guidance", default="1.5,2.5", help="comma-separated guidance scales (default 1.5,2.5)")
-    parser.add_argument("--splits", default="heldout", help="comma-separated prompt splits of the toy suite (default heldout)")
-    args = parser.parse_args(argv)
-    try:
-        steps, guidances = _numbers(args.steps, int), _numbers(args.guidance, float)
-    except ValueError as error:
-        parser.error(f"--steps and --guidance take comma-separated positive numbers: {error}")
-    suite = style_suite("toy")
-    splits = args.splits.split(",")
-    if unknown := [split for split in splits if split not in suite.splits]:
-        parser.error(f"--splits must come from {suite.splits}, got {unknown}")
-    start = time.time()
-    cases = [case for case in suite.cases if case.split in splits]
-    rows = fidelity_rows(load_model("toy", device="cpu"), make_judge("toy"), cases, steps, guidances)
-    result = {
-        "splits": splits,
-        "image_seeds": [STUDY_IMAGE_SEED],
-        "rows": rows,
-        "wall_time_s": round(time.time() - start, 1),
-        "hardware": hardware(),
-        "toy_weights": toy_weights_id(),
-    }
-    save_json(result, args.out)
-    for (step_count, guidance), (style, rate) in weakest(rows).items():
-        print(f"{step_count} steps, guidance {guidance}: weakest style {style} {rate:.1%}")
-
-
-if __name__ == "__main__":
-    main()
+def counts_by_setting(rows: list[dict], measure: str = "style") -> dict[tuple[int, float], dict[str, tuple[int, int]]]:
+    """`gridlib.fidelity`'s rows pooled over splits: for each sampler setting (steps, guidance), each style's
+    (successes, trials) on `measure`: style, shape, colour, or content (shape and colour together)."""
+    counts_of = content_counts if measure == "content" else (lambda row: row[f"{measure}_match"])
+    pooled: dict[tuple[int, float], dict[str, tuple[int, int]]] = {}
+    for row in rows:
+        by_style = pooled.setdefault((row["sample_steps"], row["guidance"]), {})
+        hits, trials = by_style.get(row["style"], (0, 0))
+        new_hits, new_trials = counts_of(row)
+        by_style[row["style"]] = (hits + new_hits, trials + new_trials)
+    return pooled

@@ -9,7 +9,7 @@ import torch
 
 from .checks import require_positive_int
 
-MASK_SETS = ("full", "grid3_center", "grid3", "grid4", "grid5", "multiscale", "center")
+MASK_SETS = ("none", "grid3_center", "grid3", "grid4", "grid5", "multiscale", "center")
 
 
 def _check_size(height: int, width: int) -> None:
@@ -48,7 +48,7 @@ def center_mask(height: int, width: int, fraction: float = 0.5) -> torch.Tensor:
     return mask
 
 
-def seed_masks(height: int, width: int) -> torch.Tensor:
+def grid3_center_masks(height: int, width: int) -> torch.Tensor:
     """The report's 10 masks (the mask set `grid3_center`): the 3x3 grid, then the centre box (half the height and width)."""
     return torch.cat([grid_masks(height, width, 3, 3), center_mask(height, width)[None]])
 
@@ -60,10 +60,10 @@ def multiscale_masks(height: int, width: int, grids: tuple[int, ...] = (1, 2, 3,
 
 def mask_set(name: str, height: int, width: int) -> torch.Tensor:
     """A named mask set, as training configs and ablations refer to them."""
-    if name == "full":
+    if name == "none":
         return grid_masks(height, width, 1, 1)
     if name == "grid3_center":
-        return seed_masks(height, width)
+        return grid3_center_masks(height, width)
     if name in ("grid3", "grid4", "grid5"):
         n = int(name[-1])
         return grid_masks(height, width, n, n)

@@ -1,12 +1,11 @@
-"""Running many trainings: one after another or side by side, each timed, on a machine the results name.
+"""Running many trainings: one after another or side by side, each timed.
 
 The studies (`gridlib.experiments`) train dozens of erasures; this module is how: `map_runs`
-keeps the order of its jobs whatever the number of workers, `timed_training` records each run's
-wall time and final loss, and `hardware` says where a results file was measured.
+keeps the order of its jobs whatever the number of workers, and `timed_training` records each
+run's wall time and final loss.
 """
 
 import multiprocessing
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -18,23 +17,6 @@ from tqdm.auto import tqdm
 
 from .checks import require_positive_int
 from .train import TrainConfig, train_erasure
-
-
-def hardware(workers: int = 1, device: str = "cpu") -> str:
-    """The machine a result was measured on, and how its runs shared it, as recorded in results files."""
-    machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
-    if torch.device(device).type == "cuda":
-        machine += f", runs on {torch.cuda.get_device_name(device)}"
-    return machine if workers == 1 else f"{machine}; {workers} runs side by side, 1 thread each"
-
-
-def toy_weights_id() -> str:
-    """The first 12 hex digits of the shipped toy UNet's SHA-256: which toy model a results file measured."""
-    import hashlib
-
-    from .models import TOY_ASSETS
-
-    return hashlib.sha256((TOY_ASSETS / "unet.safetensors").read_bytes()).hexdigest()[:12]
 
 
 def timed_training(model, config: TrainConfig, out_dir: Path) -> dict:

@@ -53,8 +53,8 @@ def guided_step(
 ) -> torch.Tensor:
     """One DDIM step with classifier-free guidance: the empty and the concept prediction in one batch."""
     empty = empty.expand_as(concept)
-    eps_empty, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
-    eps = eps_empty + guidance * (eps_concept - eps_empty)
+    eps_anchor, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
+    eps = eps_anchor + guidance * (eps_concept - eps_anchor)
     return scheduler.step(eps.to(latents.dtype), t, latents).prev_sample
 
 

@@ -31,11 +31,11 @@ def study_recipe(**overrides) -> TrainConfig:
     return recipe("toy", **{"xt_source": "sample", "ddim_steps": 10, **overrides})
 
 
-MASK_SETTINGS = ("full", "grid3_center", "grid4", "grid5", "multiscale")
+MASK_SETTINGS = ("none", "grid3_center", "grid4", "grid5", "multiscale")
 
 # The ablation study: each setting is the base recipe with these fields changed.
 ABLATION_SETTINGS = {
-    "full": {"masks": "full"},
+    "none": {"masks": "none"},
     "grid3_center": {"masks": "grid3_center"},
     "grid4": {"masks": "grid4"},
     "grid5": {"masks": "grid5"},
@@ -62,7 +62,7 @@ RECIPE_NEIGHBOURS = {
 }
 # Masks that follow the concept (`concept_maps`): per-example weight maps, at two sharpness values each.
 CONCEPT_MAP_SETTINGS = {
-    f"{weighting}_{sharpness}": {"masks": "full", "weighting": weighting, "sharpness": float(sharpness)}
+    f"{weighting}_{sharpness}": {"masks": "none", "weighting": weighting, "sharpness": float(sharpness)}
     for weighting in ("difference", "adaptive_grid", "attention")
     for sharpness in (1, 3)
 }
@@ -76,7 +76,7 @@ class StudyConfig:
     base: TrainConfig = field(default_factory=study_recipe)
     settings: tuple[str, ...] = tuple(ABLATION_SETTINGS)
     seeds: tuple[int, ...] = (0, 1, 2)
-    samples_per_style: int = 72  # every held-out case once: 72 per painter (3 phrasings x 2 names x 12 objects), 24 photos
+    cases_per_style: int = 72  # every held-out case once: 72 per painter (3 phrasings x 2 names x 12 objects), 24 photos
     sample_steps: int = TOY.sample_steps  # DDIM steps per evaluation image: the toy tier's, where it follows prompts best
     guidance: float = TOY.guidance
     device: str = "cpu"  # where each run trains and samples; the toy judge runs on the CPU
@@ -89,7 +89,7 @@ class StudyConfig:
             setting_config(name, self.base).validate()
         if not self.seeds or not all(isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 for seed in self.seeds):
             raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}")
-        require_positive_int("samples_per_style", self.samples_per_style)
+        require_positive_int("cases_per_style", self.cases_per_style)
         require_positive_int("sample_steps", self.sample_steps)
 
 
@@ -139,7 +139,7 @@ def same_training(settings: tuple[str, ...], base: TrainConfig, size: tuple[int,
 
 def quick_study() -> StudyConfig:
     """The `--quick` configuration: 2 settings, 1 seed, 40 iterations (chapter 5's default parameters)."""
-    return StudyConfig(base=study_recipe(iterations=40), settings=("full", "grid3_center"), seeds=(0,), samples_per_style=16)
+    return StudyConfig(base=study_recipe(iterations=40), settings=("none", "grid3_center"), seeds=(0,), cases_per_style=16)
 
 
 def live_study(
@@ -147,7 +147,7 @@ def live_study(
     settings: list[str],
     seeds: list[int],
     iterations: int,
-    samples_per_style: int,
+    cases_per_style: int,
     judge: str | None = None,
     sample_steps: int | None = None,
     xt_source: str | None = None,
@@ -166,7 +166,7 @@ def live_study(
         base=base,
         settings=tuple(settings),
         seeds=tuple(seeds),
-        samples_per_style=samples_per_style,
+        cases_per_style=cases_per_style,
         sample_steps=sample_steps or steps,
         guidance=tier.guidance,
         device=device,

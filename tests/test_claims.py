@@ -1,20 +1,20 @@
 import json
 
 from gridlib.claims import benchmark_table, report_claims
-from gridlib.report import read_results
+from gridlib.results import read_results
 
 
 def _ablations():
     def entry(name, erasure, loss):
-        runs = [{"erasure": e, "preservation": 0.95, "final_loss": loss} for e in erasure]
+        runs = [{"target_left": e, "preservation": 0.95, "final_loss": loss} for e in erasure]
         summary = {"mean": sum(erasure) / len(erasure), "std": 0.01}
-        return {"setting": name, "runs": runs, "erasure": summary, "preservation": {"mean": 0.95, "std": 0.0}}
+        return {"setting": name, "runs": runs, "target_left": summary, "preservation": {"mean": 0.95, "std": 0.0}}
 
     return {
         "target": "van_gogh",
         "baseline": {"van_gogh": 1.0},
         "study": {"base": {"ddim_steps": 10}},
-        "results": [entry("full", [0.10, 0.11, 0.12], 0.02), entry("grid3_center", [0.10, 0.12, 0.11], 0.005)],
+        "results": [entry("none", [0.10, 0.11, 0.12], 0.02), entry("grid3_center", [0.10, 0.12, 0.11], 0.005)],
     }
 
 
@@ -110,7 +110,7 @@ def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_
             row("gridlib", 0.1, "2026-02-01", run="2026-02-01T10:00"),
             row("gridlib", 0.05, "2026-02-01", device="cuda", run="2026-02-01T11:00"),
         ],
-        full=True,
+        detail=True,
     )
     assert [(r["device"], r["implementation"], r["s / iteration"], r["speed-up"]) for r in rows] == [
         ("cpu (x86_64)", "reference", "0.400", "1.00x"),
@@ -123,7 +123,7 @@ def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_
             row("reference", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.2),
             row("gridlib", 0.3, "2026-03-01", device="cuda", run="r", gpu_busy_s_per_iteration=0.05),
         ],
-        full=True,
+        detail=True,
     )
     assert [r["GPU busy s / iteration (speed-up)"] for r in on_gpu] == ["0.200 (1.00x)", "0.050 (4.00x)"]
     headline = benchmark_table([row("gridlib", 0.05, "2026-02-01", device="cuda", run="x")])
@@ -156,9 +156,9 @@ def test_future_work_rows_report_each_concept_map_against_plain_esd_x():
     from gridlib.claims import future_work_rows
 
     def entry(name, erasure):
-        return {"setting": name, "runs": [{"erasure": e, "preservation": 0.9} for e in erasure]}
+        return {"setting": name, "runs": [{"target_left": e, "preservation": 0.9} for e in erasure]}
 
-    study = {"study": {"seeds": [0, 1, 2]}, "results": [entry("full", [0.1, 0.12, 0.14]), entry("adaptive_grid_3", [0.02, 0.03, 0.04])]}
+    study = {"study": {"seeds": [0, 1, 2]}, "results": [entry("none", [0.1, 0.12, 0.14]), entry("adaptive_grid_3", [0.02, 0.03, 0.04])]}
     adaptive, semantic = future_work_rows(study)
     assert (
         "3 seeds" in adaptive["measured"]

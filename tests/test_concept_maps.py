@@ -17,15 +17,15 @@ from gridlib.models import load_model
 from gridlib.toyworld.prompts import VAN_GOGH_PROMPTS
 from gridlib.train import TrainConfig, Trainer
 
-QUICK = dict(prompts=list(VAN_GOGH_PROMPTS), iterations=6, lr=1e-3, xt_source="noise", masks="full", checkpoint_every=3)
+QUICK = dict(prompts=list(VAN_GOGH_PROMPTS), iterations=6, lr=1e-3, xt_source="noise", masks="none", checkpoint_every=3)
 
 
 def test_the_difference_map_is_where_the_concept_changes_the_prediction():
-    eps_empty = torch.zeros(2, 4, 8, 8)
-    eps_concept = eps_empty.clone()
+    eps_anchor = torch.zeros(2, 4, 8, 8)
+    eps_concept = eps_anchor.clone()
     eps_concept[0, :, :2, :2] = 1.0  # example 0: the concept acts in the top-left corner
     eps_concept[1, :, 6:, 6:] = -1.0  # example 1: bottom-right, with the opposite sign
-    signal = difference_signal(eps_concept, eps_empty)
+    signal = difference_signal(eps_concept, eps_anchor)
     assert signal.shape == (2, 1, 8, 8) and signal[0, 0, 0, 0] == 4.0 and signal[1, 0, 7, 7] == 4.0
     assert signal[0, 0, 7, 7] == 0.0 and signal[1, 0, 0, 0] == 0.0
 
@@ -44,10 +44,10 @@ def test_the_adaptive_grid_holds_each_cells_mean_and_moves_with_the_example():
 
 @pytest.mark.parametrize("weighting", ["difference", "adaptive_grid"])
 def test_concept_weights_sum_to_one_per_example_and_sharpen_towards_the_concept(weighting):
-    eps_empty, eps_concept = torch.zeros(3, 4, 12, 12), torch.zeros(3, 4, 12, 12)
+    eps_anchor, eps_concept = torch.zeros(3, 4, 12, 12), torch.zeros(3, 4, 12, 12)
     eps_concept[:, :, :4, :4] = 1.0
     eps_concept += 0.01 * torch.rand(eps_concept.shape, generator=torch.Generator().manual_seed(0))
-    signal = concept_signal(weighting, eps_concept, eps_empty)
+    signal = concept_signal(weighting, eps_concept, eps_anchor)
     soft, sharp = (concept_weights(signal, s) for s in (1.0, 4.0))
     assert soft.shape == (3, 1, 12, 12) and torch.allclose(soft.sum(dim=(-2, -1)), torch.ones(3, 1))
     assert sharp[:, :, :4, :4].sum() > soft[:, :, :4, :4].sum()  # more of the loss where the concept acts
@@ -57,7 +57,7 @@ def test_concept_weights_sum_to_one_per_example_and_sharpen_towards_the_concept(
 
 
 def test_sharpness_zero_is_plain_esd_x_exactly():
-    """The uniform end of the knob trains the same run as plain ESD-X (masks "full"), at the same cost."""
+    """The uniform end of the knob trains the same run as plain ESD-X (masks "none"), at the same cost."""
 
     def run(**config) -> Trainer:
         trainer = Trainer(load_model("tiny", device="cpu"), TrainConfig(**QUICK, **config))
@@ -146,8 +146,8 @@ def test_attention_maps_are_the_frozen_models_however_far_training_went():
     "config, message",
     [
         (dict(weighting="cross_attention"), "weighting must be one of"),
-        (dict(weighting="difference", masks="grid3_center"), "replaces the mask set's weight map: set masks='full'"),
-        (dict(weighting="difference", masks="full", sharpness=-1.0), "sharpness must be a finite number >= 0"),
+        (dict(weighting="difference", masks="grid3_center"), "replaces the mask set's weight map: set masks='none'"),
+        (dict(weighting="difference", masks="none", sharpness=-1.0), "sharpness must be a finite number >= 0"),
     ],
 )
 def test_bad_weightings_are_refused(config, message):

@@ -5,7 +5,7 @@ import torch
 from diffusers import UNet2DConditionModel
 
 from gridlib.esd import esd_target, frozen_predictions, masked_mse, trainable_parameters, weighted_mse
-from gridlib.masks import feather, grid_masks, loss_weight_map, multiscale_masks, seed_masks
+from gridlib.masks import feather, grid3_center_masks, grid_masks, loss_weight_map, multiscale_masks
 from gridlib.models import sd14_unet_config
 from gridlib.train import TrainConfig, Trainer
 
@@ -52,8 +52,14 @@ def test_esd_target_formula_and_the_two_conventions():
 
 @pytest.mark.parametrize(
     "masks",
-    [seed_masks(64, 64), grid_masks(64, 64, 1, 1), grid_masks(64, 64, 7, 5), multiscale_masks(64, 64), feather(seed_masks(64, 64), 3.0)],
-    ids=["grid3_center", "full", "7x5", "multiscale", "feathered"],
+    [
+        grid3_center_masks(64, 64),
+        grid_masks(64, 64, 1, 1),
+        grid_masks(64, 64, 7, 5),
+        multiscale_masks(64, 64),
+        feather(grid3_center_masks(64, 64), 3.0),
+    ],
+    ids=["grid3_center", "none", "7x5", "multiscale", "feathered"],
 )
 def test_masked_losses_at_one_xt_are_one_weighted_mse(masks):
     torch.manual_seed(0)
@@ -64,7 +70,7 @@ def test_masked_losses_at_one_xt_are_one_weighted_mse(masks):
 
 
 def test_gradients_agree_too():
-    masks = seed_masks(16, 16)
+    masks = grid3_center_masks(16, 16)
     prediction = torch.randn(1, 4, 16, 16, dtype=torch.float64, requires_grad=True)
     target = torch.randn(1, 4, 16, 16, dtype=torch.float64)
     (grad_masked,) = torch.autograd.grad(masked_mse(prediction, target, masks.double()), prediction)
@@ -92,8 +98,8 @@ def test_frozen_predictions_match_an_untouched_copy_before_and_after_training(ti
     with torch.no_grad():
         reference = untouched(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([concept, empty])).sample.chunk(2)
     for _ in range(2):
-        eps_concept, eps_empty = frozen_predictions(tiny.unet, trainer.frozen, x_t, t, concept, empty)
-        assert torch.equal(eps_concept, reference[0]) and torch.equal(eps_empty, reference[1])
+        eps_concept, eps_anchor = frozen_predictions(tiny.unet, trainer.frozen, x_t, t, concept, empty)
+        assert torch.equal(eps_concept, reference[0]) and torch.equal(eps_anchor, reference[1])
         trainer.step()
     with torch.no_grad():
         assert not torch.equal(tiny.unet(x_t, t, concept).sample, reference[0])  # the live model did change

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from gridlib.fidelity import fidelity_rows, main, weakest
+from gridlib.fidelity import fidelity_rows, weakest
 from gridlib.prompts import PromptCase
-from gridlib.runs import toy_weights_id
+from gridlib.results import toy_weights_id
 from gridlib.settings import style_suite
-from tests.test_scorecard import BrightnessJudge
+from tests.test_measure import BrightnessJudge
 
 CASES = [
     PromptCase("a red circle by Van Gogh", "van_gogh", "heldout", "{obj} by {artist}", "circle", "red"),
@@ -38,23 +38,8 @@ def test_weakest_pools_splits_and_names_the_least_faithful_style():
         weakest(rows, "texture")
 
 
-@pytest.mark.parametrize(
-    "flags, message",
-    [
-        (["--steps", "10,0"], "--steps and --guidance"),
-        (["--guidance", "2.5,x"], "--steps and --guidance"),
-        (["--splits", "test"], "--splits"),
-    ],
-)
-def test_the_command_refuses_bad_values_before_sampling(flags, message, tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "fidelity.json"), *flags])
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "fidelity.json").exists()
-
-
 def test_fidelity_table_has_a_row_per_setting_and_pools_splits_per_style():
-    from gridlib.report import fidelity_table
+    from gridlib.check_tables import fidelity_table
 
     row = {"shape_match": (9, 10), "colour_match": (10, 10)}
     result = {
@@ -72,7 +57,7 @@ def test_fidelity_table_has_a_row_per_setting_and_pools_splits_per_style():
 
 def test_the_committed_fidelity_file_judged_every_held_out_case_of_the_shipped_model_under_each_setting():
     result = json.loads((Path(__file__).parents[1] / "results" / "toy_fidelity.json").read_text())
-    assert result["toy_weights"] == toy_weights_id() and result["splits"] == ["heldout"]
+    assert result["run"]["toy_weights"] == toy_weights_id() and result["splits"] == ["heldout"]
     settings = {(row["sample_steps"], row["guidance"]) for row in result["rows"]}
     assert settings == {(steps, guidance) for steps in (10, 20, 50) for guidance in (1.5, 2.5)}
     heldout = style_suite("toy").heldout_prompts

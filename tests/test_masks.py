@@ -8,11 +8,11 @@ from gridlib.masks import (
     center_mask,
     coverage,
     feather,
+    grid3_center_masks,
     grid_masks,
     loss_weight_map,
     mask_set,
     multiscale_masks,
-    seed_masks,
     weight_range,
 )
 
@@ -50,8 +50,8 @@ def test_center_mask_is_centred_with_the_requested_fraction():
     assert center_mask(7, 7, 0.01).sum() == 1
 
 
-def test_seed_masks_are_the_grid_then_the_centre():
-    masks = seed_masks(64, 64)
+def test_grid3_center_masks_are_the_grid_then_the_centre():
+    masks = grid3_center_masks(64, 64)
     assert masks.shape == (10, 1, 64, 64)
     assert torch.equal(masks[:9], grid_masks(64, 64, 3, 3))
     assert torch.equal(masks[9], center_mask(64, 64))
@@ -73,7 +73,7 @@ def test_feathered_partition_still_sums_to_one():
 def test_weight_map_sums_to_one_and_is_uniform_for_a_plain_mask():
     weights = loss_weight_map(grid_masks(8, 8, 1, 1))
     assert torch.allclose(weights, torch.full((1, 1, 8, 8), 1 / 64))
-    seed = loss_weight_map(seed_masks(64, 64))
+    seed = loss_weight_map(grid3_center_masks(64, 64))
     assert seed.sum().item() == pytest.approx(1.0)
     assert seed[0, 0, 32, 32] > seed[0, 0, 0, 0]  # the centre mask adds weight in the middle
 
@@ -99,7 +99,7 @@ def test_bad_mask_arguments_raise_one_clear_error(call, message):
 
 
 def test_weight_range_is_one_exactly_where_the_masked_loss_is_the_plain_mse():
-    assert weight_range(mask_set("full", 32, 32)) == (1.0, 1.0)
+    assert weight_range(mask_set("none", 32, 32)) == (1.0, 1.0)
     assert weight_range(mask_set("grid4", 32, 32)) == pytest.approx((1.0, 1.0))  # equal 8x8 cells
     lightest, heaviest = weight_range(mask_set("grid4", 30, 30))  # cells of 7 and 8 pixels: no longer uniform
     assert lightest < 1.0 < heaviest

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from gridlib.book import NOTEBOOKS, ROOT, TEST_PARAMETERS, check_pages, execute, render_html, stage_and_execute
-from gridlib.evaluate import style_rates
-from gridlib.masks import seed_masks
+from gridlib.masks import grid3_center_masks
+from gridlib.measure import sample_cases
 from gridlib.models import load_model
 from gridlib.settings import recipe
 from gridlib.studies import live_study
@@ -42,17 +42,17 @@ def executed_book(tmp_path_factory):
 SD_CHAPTER_PARAMETERS = {
     "notebooks/02_esd_x_objective.ipynb": {"device": "cpu"},
     "notebooks/03_training.ipynb": {"iterations": 2, "device": "cpu"},
-    "notebooks/04_evaluation.ipynb": {"prompts_per_style": 2, "sample_steps": 2, "comparison_seeds": [5000, 5001], "device": "cpu"},
+    "notebooks/04_evaluation.ipynb": {"cases_per_style": 2, "sample_steps": 2, "comparison_seeds": [5000, 5001], "device": "cpu"},
     "notebooks/07_really_gone.ipynb": {
         "attack_steps": 2,
         "attack_pictures": 2,
         "attack_batch": 1,
         "sample_steps": 2,
-        "prompts_per_style": 2,
+        "cases_per_style": 2,
         "device": "cpu",
     },
-    "notebooks/05_ablations.ipynb": {"iterations": 2, "samples_per_style": 2, "sample_steps": 2},
-    "notebooks/06_concept_masks.ipynb": {"iterations": 2, "samples_per_style": 2, "sample_steps": 2, "device": "cpu"},
+    "notebooks/05_ablations.ipynb": {"iterations": 2, "cases_per_style": 2, "sample_steps": 2},
+    "notebooks/06_concept_masks.ipynb": {"iterations": 2, "cases_per_style": 2, "sample_steps": 2, "device": "cpu"},
 }
 
 
@@ -171,10 +171,10 @@ def test_a_bad_notebook_parameter_fails_with_one_clear_error_and_writes_nothing(
         ("2-5: model_name", lambda: load_model("sd15"), "model name must be one of"),
         ("3: iterations", lambda: recipe("toy", iterations=0).validate(), "iterations must be a positive integer, got 0"),
         ("3: xt_source", lambda: recipe("toy", xt_source="image").validate(), "xt_source must be one of"),
-        ("1: height", lambda: seed_masks(0, 64), "height must be a positive integer, got 0"),
-        ("4: samples_per_style", lambda: style_rates(None, None, {"a": ["b"]}, samples_per_style=0), "samples_per_style must be"),
+        ("1: height", lambda: grid3_center_masks(0, 64), "height must be a positive integer, got 0"),
+        ("4: cases_per_style", lambda: sample_cases([], 0), "per_style must be a positive integer"),
         ("5: settings", lambda: live_study("toy", ["grid9"], [0], 2, 2), "setting must be one of"),
-        ("5: seeds", lambda: live_study("toy", ["full"], [-1], 2, 2), "seeds must be non-negative integers"),
+        ("5: seeds", lambda: live_study("toy", ["none"], [-1], 2, 2), "seeds must be non-negative integers"),
     ],
 )
 def test_each_chapter_parameter_is_checked_by_the_validator_its_chapter_calls(chapter, check, message):

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from gridlib.esd import esd_target
-from gridlib.evaluate import ClipJudge, ToyJudge
+from gridlib.judges import ClipJudge, ToyJudge
 from gridlib.offline import save_tiny_clip
 from gridlib.prompts import SD_VAN_GOGH_PROMPTS
 from gridlib.settings import SD, TOY, make_judge, recipe, style_suite, tier_settings
@@ -16,9 +16,9 @@ def test_the_sd_recipe_is_the_reports_at_the_official_esd_strength():
     assert (config.lr, config.iterations, config.masks, config.xt_source, config.ddim_steps) == (1e-5, 100, "grid3_center", "sample", 50)
     assert (config.negative_guidance, config.anchor) == (1.0, "uncond")
     # paper eta 1 is esd_sd.py's default, 2.0 anchored at the concept: the report's "negative guidance 2.0"
-    eps_concept, eps_empty = torch.randn(2, 1, 4, 8, 8)
-    official = esd_target(eps_concept, eps_empty, 2.0, anchor="concept")
-    assert torch.allclose(esd_target(eps_concept, eps_empty, config.negative_guidance, config.anchor), official)
+    eps_concept, eps_anchor = torch.randn(2, 1, 4, 8, 8)
+    official = esd_target(eps_concept, eps_anchor, 2.0, anchor="concept")
+    assert torch.allclose(esd_target(eps_concept, eps_anchor, config.negative_guidance, config.anchor), official)
 
 
 @pytest.mark.parametrize("name", ["sd14", "CompVis/stable-diffusion-v1-4", "/some/sd/folder"])
@@ -38,7 +38,7 @@ def test_sd_evaluation_settings_follow_sd14s_model_card_and_fit_a_t4():
     assert (SD.sample_steps, SD.guidance) == (50, 7.5) and (TOY.sample_steps, TOY.guidance) == (10, 2.5)
     assert SD.batch_size <= 4  # a guided pass of 8 latents; the VAE decodes one image at a time
     assert SD.test_prompt == "a painting by Vincent van Gogh" and SD.test_seeds == (5000, 5001, 5002, 5003, 5004)
-    assert all(SD.samples_per_style % len(prompts) == 0 for prompts in style_suite("sd14").heldout_prompts.values())
+    assert all(SD.cases_per_style % len(prompts) == 0 for prompts in style_suite("sd14").heldout_prompts.values())
 
 
 def test_make_judge_reads_a_local_clip_folder_and_the_toy_classifier(tmp_path):

@@ -137,14 +137,19 @@ def test_shipped_toy_weights_stay_small():
 
 @pytest.mark.slow
 def test_a_short_erasure_lowers_the_van_gogh_rate(tmp_path):
-    from gridlib.evaluate import ToyJudge, style_rates, toy_suite
+    from gridlib.judges import ToyJudge, toy_suite
+    from gridlib.measure import judge_cases, sample_cases
     from gridlib.models import load_model
     from gridlib.settings import recipe
     from gridlib.train import train_erasure
 
     suite, judge = toy_suite(), ToyJudge()
-    prompts = {"van_gogh": suite.heldout_prompts["van_gogh"]}
-    measure = lambda model: style_rates(model, judge, prompts, 24, steps=10, guidance=2.5, progress=False)["van_gogh"]  # noqa: E731
+    cases = sample_cases([case for case in suite.cases if case.split == "heldout" and case.style == "van_gogh"], 24)
+
+    def measure(model):
+        records, _ = judge_cases(model, judge, cases, (5000,), steps=10, guidance=2.5, progress=False)
+        return sum(r["judged_style"] == "van_gogh" for r in records) / len(records)
+
     model = load_model("toy", device="cpu")
     before = measure(model)
     train_erasure(model, recipe("toy", iterations=100), tmp_path, progress=False)

@@ -13,10 +13,12 @@ import torch
 from diffusers import ModelMixin
 from safetensors.torch import load_file
 
+from gridlib.cli import main
 from gridlib.models import load_model
 from gridlib.reference import ReferenceTrainer
 from gridlib.settings import recipe
-from gridlib.train import CHECKPOINT_FILE, XT_SOURCES, TrainConfig, Trainer, step_range, train_erasure
+from gridlib.train import CHECKPOINT_FILE, Trainer, train_erasure
+from gridlib.train_config import XT_SOURCES, TrainConfig, step_range
 from gridlib.weights import load_erasure
 
 QUICK = dict(iterations=3, lr=1e-3, ddim_steps=4)
@@ -344,18 +346,14 @@ def test_a_checkpoint_inside_a_batch_of_targets_is_refused(tmp_path):
 
 
 def test_the_train_command_starts_from_the_models_recipe(tmp_path, capsys):
-    from gridlib.train import main
-
-    main(["--model", "tiny", "--out", str(tmp_path / "run"), "--iterations", "2", "--device", "cpu"])
+    main(["train", "--model", "tiny", "--out", str(tmp_path / "run"), "--iterations", "2", "--device", "cpu"])
     metadata = json.loads((tmp_path / "run" / "metadata.json").read_text())
     assert metadata["config"] == asdict(recipe("tiny", iterations=2))
     assert "2 iterations" in capsys.readouterr().out
 
 
 def test_the_train_command_reads_noise_levels_as_two_comma_separated_numbers(tmp_path):
-    from gridlib.train import main
-
-    main(["--model", "tiny", "--out", str(tmp_path / "run"), "--iterations", "2", "--noise-levels", "0,0.5", "--device", "cpu"])
+    main(["train", "--model", "tiny", "--out", str(tmp_path / "run"), "--iterations", "2", "--noise-levels", "0,0.5", "--device", "cpu"])
     metadata = json.loads((tmp_path / "run" / "metadata.json").read_text())
     assert metadata["config"] == asdict(recipe("tiny", iterations=2, noise_levels=[0.0, 0.5]))
 
@@ -364,14 +362,12 @@ def test_the_train_command_reads_noise_levels_as_two_comma_separated_numbers(tmp
     "flags, message",
     [
         (["--masks", "grid9"], "masks must be one of"),
-        (["--iterations", "0"], "iterations must be a positive integer, got 0"),
+        (["--iterations", "0"], "argument --iterations: expected a positive integer, got '0'"),
         (["--lr", "x"], "invalid float value"),
         (["--noise-levels", "1,0.5"], "noise_levels must be two numbers (low, high) with 0 <= low < high <= 1, got [1.0, 0.5]"),
     ],
 )
 def test_the_train_command_refuses_bad_flags_before_loading_anything(tmp_path, capsys, flags, message):
-    from gridlib.train import main
-
     with pytest.raises(SystemExit):
-        main(["--model", "tiny", "--out", str(tmp_path / "run"), *flags])
+        main(["train", "--model", "tiny", "--out", str(tmp_path / "run"), *flags])
     assert message in capsys.readouterr().err and not (tmp_path / "run").exists()

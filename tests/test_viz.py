@@ -54,7 +54,7 @@ def test_mask_panels_are_framed_and_weight_maps_share_a_scale_centred_on_one():
 
     panel = show_masks(mask_set("grid3_center", 32, 32), background=torch.rand(3, 32, 32)).axes[0]
     assert all(spine.get_visible() for spine in panel.spines.values())
-    gallery = weight_map_gallery({name: mask_set(name, 64, 64) for name in ("full", "grid3_center", "multiscale")})
+    gallery = weight_map_gallery({name: mask_set(name, 64, 64) for name in ("none", "grid3_center", "multiscale")})
     norms = {ax.images[0].norm for ax in gallery.axes[:3]}
     assert len(norms) == 1 and norms.pop().vcenter == 1.0
 

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from gridlib.evaluate import Judgement
+from gridlib.judges import Judgement
+from gridlib.measure import add_distances, compare, judge_cases, noise_seed, rates, targets
 from gridlib.prompts import PromptCase
 from gridlib.sampling import generate
-from gridlib.scorecard import add_distances, compare, judge_cases, noise_seed, rates, targets
 
 
 class BrightnessJudge:

@@ -1,22 +1,22 @@
 import pytest
 import torch
 
-from gridlib.evaluate import (
-    ClipJudge,
-    StyleSuite,
-    ToyJudge,
-    compare_models,
-    erasure_table,
-    lpips_distance,
-    sd_suite,
-    spread,
-    style_rates,
-    toy_suite,
-)
+from gridlib.judges import ClipJudge, Judgement, ToyJudge, lpips_distance, sd_suite, toy_suite
+from gridlib.measure import judge_cases, noise_seed, sample_cases
 from gridlib.offline import save_tiny_clip
 from gridlib.prompts import PHOTO, SD_VAN_GOGH_PROMPTS, PromptCase, judge_labels
-from gridlib.report import markdown_table
 from gridlib.sampling import generate
+
+
+class Judge:
+    """A judge made of a labelling function: styles only, no content, no features worth comparing."""
+
+    def __init__(self, label):
+        self.label = label
+
+    def describe(self, images):
+        styles = self.label(images)
+        return Judgement(styles, [None] * len(styles), [None] * len(styles), torch.zeros(len(styles), 1))
 
 
 @pytest.fixture(scope="module")
@@ -82,50 +82,25 @@ def test_clip_judge_needs_two_labels(tiny_clip_judge):
 
 
 def test_the_sd_evaluation_path_runs_on_tiny_models(tiny, tiny_clip_judge):
-    """Generation, VAE decoding and CLIP judging end to end; the rate is the judge's agreement, counted."""
+    """Generation, VAE decoding and CLIP judging end to end: a record per image, the judge's own label in it."""
     suite = sd_suite()
-    prompts = {style: suite.heldout_prompts[style] for style in suite.styles[:2]}
-    rates = style_rates(tiny, tiny_clip_judge, prompts, samples_per_style=3, steps=2, progress=False, batch_size=2)
-    images = torch.cat([generate(tiny, spread(prompts[style], 3), [5000, 5001, 5002], steps=2, progress=False) for style in prompts])
-    labels = tiny_clip_judge(images)
-    expected = {style: sum(label == style for label in labels[3 * i : 3 * i + 3]) / 3 for i, style in enumerate(prompts)}
-    assert rates == expected
-
-
-def test_spread_covers_every_prompt_evenly_and_never_takes_a_prefix():
-    prompts = [f"p{i}" for i in range(10)]
-    assert spread(prompts, 4) == ["p0", "p2", "p5", "p7"]
-    assert sorted(spread(prompts, 25).count(p) for p in prompts) == [2] * 5 + [3] * 5
-    assert spread(prompts, 10) == prompts
+    cases = sample_cases([case for case in suite.cases if case.split == "heldout" and case.style in suite.styles[:2]], 3)
+    records, features = judge_cases(tiny, tiny_clip_judge, cases, (5000,), steps=2, guidance=7.5, batch_size=2, progress=False)
+    images = generate(tiny, [c.prompt for c in cases], [noise_seed(c.prompt, 5000) for c in cases], steps=2, guidance=7.5, progress=False)
+    assert [r["judged_style"] for r in records] == tiny_clip_judge(images) and len(features) == len(cases) == 6
+    assert all(r["shape_ok"] is None for r in records)  # CLIP does not check content
 
 
 def test_generation_memory_does_not_grow_with_the_number_of_images(tiny, monkeypatch):
-    """style_rates denoises `batch_size` images at a time and the VAE decodes one image at a time."""
+    """judge_cases denoises `batch_size` images at a time and the VAE decodes one image at a time."""
     unet_batches, decode_batches = [], []
     unet_forward, vae_decode = tiny.unet.forward, tiny.vae._decode
     monkeypatch.setattr(tiny.unet, "forward", lambda x, *a, **k: unet_batches.append(len(x)) or unet_forward(x, *a, **k))
     monkeypatch.setattr(tiny.vae, "_decode", lambda z, *a, **k: decode_batches.append(len(z)) or vae_decode(z, *a, **k))
-    style_rates(tiny, lambda images: ["a"] * len(images), {"a": ["x"]}, samples_per_style=9, steps=1, progress=False, batch_size=4)
+    cases = [PromptCase(f"x {i}", "a", "heldout", "{obj}") for i in range(9)]
+    judge = Judge(lambda images: ["a"] * len(images))
+    judge_cases(tiny, judge, cases, (0,), steps=1, guidance=2.0, batch_size=4, progress=False)
     assert max(unet_batches) == 8 and max(decode_batches) == 1  # 4 images, guided: 8 rows
-
-
-def test_style_rates_count_the_judges_agreement(tiny):
-    judge = lambda images: ["van_gogh"] * (len(images) - 1) + ["photo"]  # noqa: E731
-    rates = style_rates(tiny, judge, {"van_gogh": ["a"], "photo": ["b"]}, samples_per_style=4, steps=2, progress=False)
-    assert rates == {"van_gogh": 0.75, "photo": 0.25}
-    for bad in (0, 2.5, True):
-        with pytest.raises(ValueError, match="samples_per_style must be a positive integer"):
-            style_rates(tiny, judge, {"photo": ["b"]}, samples_per_style=bad)
-
-
-def test_erasure_table_and_markdown():
-    before = {"heldout": {"van_gogh": 1.0, "photo": 0.9}}
-    after = {"heldout": {"van_gogh": 0.05, "photo": 0.875}}
-    rows = erasure_table(before, after, "van_gogh")
-    assert rows[0]["role"] == "erased" and rows[0]["change_points"] == -95.0 and rows[1]["change_points"] == -2.5
-    table = markdown_table(rows, percent=("before", "after"))
-    assert "| heldout | van_gogh | erased | 100.0% | 5.0% | -95.0 |" in table
-    assert "| heldout | photo | preserved | 90.0% | 87.5% | -2.5 |" in table
 
 
 def test_toy_suite_asks_for_content_on_every_split():
@@ -146,21 +121,3 @@ def test_lpips_is_skipped_with_a_message_where_it_cannot_load(capsys):
         assert "LPIPS skipped" in capsys.readouterr().out
     else:
         pytest.skip("lpips is installed here")
-
-
-def test_compare_models_uses_the_same_seeds_for_both_models(tiny):
-    """The same model compared with itself changes by exactly 0 points; each split and style gets a row."""
-    judge = lambda images: ["van_gogh" if image.mean() > 0.5 else "photo" for image in images]  # noqa: E731
-    cases = [
-        PromptCase(p, style, split, "{obj}")
-        for p, style, split in (
-            ("a", "van_gogh", "train"),
-            ("b", "photo", "train"),
-            ("c", "van_gogh", "heldout"),
-            ("d", "photo", "heldout"),
-        )
-    ]
-    suite = StyleSuite(("van_gogh", "photo"), "van_gogh", cases)
-    rows = compare_models(tiny, tiny, judge, suite, samples_per_style=3, steps=2)
-    assert [(row["split"], row["style"]) for row in rows] == [(s, a) for s in ("train", "heldout") for a in ("van_gogh", "photo")]
-    assert all(row["change_points"] == 0 and row["before"] == row["after"] for row in rows)

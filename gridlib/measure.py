@@ -1,4 +1,4 @@
-"""What an erasure takes away and what it keeps: every evaluation prompt, judged, with intervals.
+"""Measuring an erasure: every evaluation case judged, counted, and held against the book's targets.
 
 Both models generate every case of a suite (each phrasing x artist name x object) on the same
 seeds, so no phrasing is left out and every difference is paired. The judge names each image's
@@ -8,7 +8,10 @@ same prompt lie apart in the original (1.0 = as different as another seed would 
 
     records = judge_cases(model, judge, suite.cases, seeds=(0, 1), steps=20, guidance=2.5)
     rows = compare(before, after, target="van_gogh")   # one row per split and style
-    checks = targets(rows, target="van_gogh")           # the book's four targets, met or not
+    checks = targets(rows)                              # the book's targets, met or not
+
+This is the one measuring path of the book, for every tier and judge: chapter 4, the studies, the
+erasure check, the fidelity table and the attack study all count through `judge_cases` and `rates`.
 """
 
 import random
@@ -22,10 +25,14 @@ import torch
 from .checks import require_positive_int
 from .models import DiffusionModel
 from .prompts import PromptCase
-from .report import MAX_DROP_POINTS, MAX_ERASED_RATE, difference_interval, wilson_interval
 from .sampling import generate
+from .stats import difference_interval, wilson_interval
 
 MEASURES = ("style", "shape", "colour")
+# The book's targets for one erasure: at most 10% of the target style left, no other style and no style's content
+# (requested shape and colour) more than 5 points lower than on the original model.
+MAX_TARGET_LEFT, MAX_DROP_POINTS = 0.10, 5.0
+IMAGE_SEED = 5000  # the first image seed of every evaluation: each case's first image starts from noise seeded by it
 TARGET_SPLITS = ("train", "heldout")  # where the targets apply; "unseen" and "artworks" are reported beside them
 
 
@@ -164,7 +171,7 @@ def targets(rows: list[dict], splits: tuple[str, ...] = TARGET_SPLITS) -> list[d
     """The book's targets on each split, judged twice: `met` on the measured rates, and `sure` when the
     whole 95% interval (Wilson for a rate, Newcombe for a change) lies on the right side of the line.
 
-    - the erased style's rate after is at most MAX_ERASED_RATE;
+    - the erased style's rate after is at most MAX_TARGET_LEFT;
     - every preserved style's rate drops by at most MAX_DROP_POINTS points;
     - shape and colour accuracy drop by at most MAX_DROP_POINTS points for every style, the erased one included.
     """
@@ -174,7 +181,7 @@ def targets(rows: list[dict], splits: tuple[str, ...] = TARGET_SPLITS) -> list[d
         if row["role"] == "erased":
             hits, trials = row["style_after"]
             rate, upper = hits / trials, wilson_interval(hits, trials)[1]
-            checks.append(_check(f"{name}: style left <= {MAX_ERASED_RATE:.0%}", rate, rate <= MAX_ERASED_RATE, upper <= MAX_ERASED_RATE))
+            checks.append(_check(f"{name}: style left <= {MAX_TARGET_LEFT:.0%}", rate, rate <= MAX_TARGET_LEFT, upper <= MAX_TARGET_LEFT))
         measures = ("shape", "colour") if row["role"] == "erased" else ("style", "shape", "colour")
         for measure in measures:
             after, before = row[f"{measure}_after"], row[f"{measure}_before"]
@@ -188,3 +195,22 @@ def targets(rows: list[dict], splits: tuple[str, ...] = TARGET_SPLITS) -> list[d
 
 def _check(target: str, measured: float, met: bool, sure: bool) -> dict:
     return {"target": target, "measured": measured, "met": met, "sure": sure}
+
+
+def pooled_counts(rows: list[dict], key: str) -> tuple[int, int]:
+    """(successes, trials) of one measure summed over rows of `rates` or `compare`: runs, or styles, pooled."""
+    return sum(row[key][0] for row in rows), sum(row[key][1] for row in rows)
+
+
+def content_counts(row: dict) -> tuple[int, int]:
+    """(successes, trials) of one `rates` row's shape and colour checks together: how often the requested content was drawn."""
+    (shape_hits, shape_trials), (colour_hits, colour_trials) = row["shape_match"], row["colour_match"]
+    return shape_hits + colour_hits, shape_trials + colour_trials
+
+
+def meets_targets(rates: dict, baseline: dict, content: dict, baseline_content: dict, target: str) -> bool:
+    """Whether one study run reached the targets on its held-out rates (each style's share of its images judged
+    in style, and its content accuracy where the judge sees content), against the original model's."""
+    changes = [100 * (rates[s] - before) for s, before in baseline.items() if s != target]
+    changes += [100 * (content[s] - before) for s, before in baseline_content.items()]
+    return rates[target] <= MAX_TARGET_LEFT and min(round(change, 6) for change in changes) >= -MAX_DROP_POINTS

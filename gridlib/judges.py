@@ -1,21 +1,15 @@
-"""Measuring an erasure: does the target style disappear, and do the other styles survive?
+"""Judges and what they judge: the evaluation suites, the toy classifier and CLIP zero-shot.
 
 A *judge* names the style of each generated image: the toy world's classifier for the toy model
-(which also names the object's shape and colour), CLIP zero-shot classification (artists, and
-"a photograph") for Stable Diffusion. For each style we generate images from prompts that ask for
-it and count how often the judge agrees:
-- **Van Gogh left** is that share for the target style (lower is better after erasing);
-- the **preservation rate** is that share for every other style (it should not drop).
-Both are measured on the training phrasings and on held-out phrasings that training never saw;
-`gridlib.scorecard` measures every phrasing, the content too, with intervals.
+(which also names the object's shape and colour), CLIP zero-shot classification for Stable
+Diffusion. A *suite* says which styles are measured, which one is erased, and the evaluation cases
+(prompts) that ask for each. `gridlib.measure` generates every case and counts how often the judge agrees.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from .checks import require_positive_int
 from .models import DiffusionModel
 from .prompts import PromptCase
 from .sampling import generate
@@ -58,7 +52,7 @@ def toy_suite() -> StyleSuite:
     """The toy world's four styles on three splits, each style asked for in every phrasing of each split.
 
     Van Gogh's "train" split is the toy model's training phrasings, not the erasure's prompts: those name
-    no object, and these let the scorecard check that the requested content survives erasure.
+    no object, and these let the erasure check test that the requested content survives erasure.
     """
     from .toyworld.prompts import SPLITS, evaluation_cases
     from .toyworld.world import STYLES, TARGET_STYLE
@@ -159,85 +153,6 @@ class ClipJudge:
 
     def __call__(self, images: torch.Tensor) -> list[str]:
         return self.describe(images).styles
-
-
-def spread(prompts: list[str], count: int) -> list[str]:
-    """`count` prompts that cover the list evenly: every prompt equally often (within one) when
-    `count` >= the list's length, else `count` prompts evenly spaced through it (never a prefix)."""
-    if count >= len(prompts):
-        return [prompts[i % len(prompts)] for i in range(count)]
-    return [prompts[i * len(prompts) // count] for i in range(count)]
-
-
-def style_rates(
-    model: DiffusionModel,
-    judge: Callable[[torch.Tensor], list[str]],
-    prompts: dict[str, list[str]],
-    samples_per_style: int,
-    first_seed: int = 5000,
-    steps: int = 50,
-    guidance: float = 7.5,
-    progress: bool = True,
-    batch_size: int = 64,
-) -> dict[str, float]:
-    """For each style, the share of images generated from its prompts that the judge calls that style.
-
-    `samples_per_style` prompts are spread over each style's list (`spread`), seeded first_seed,
-    first_seed + 1, ...; images are made `batch_size` at a time, so memory does not grow with the count.
-    """
-    require_positive_int("samples_per_style", samples_per_style)
-    rates = {}
-    for style, style_prompts in prompts.items():
-        chosen = spread(style_prompts, samples_per_style)
-        seeds = [first_seed + i for i in range(samples_per_style)]
-        images = generate(model, chosen, seeds, steps=steps, guidance=guidance, batch_size=batch_size, progress=progress)
-        rates[style] = sum(label == style for label in judge(images)) / samples_per_style
-    return rates
-
-
-def erasure_table(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], target: str) -> list[dict]:
-    """Rows of (split, style, role, before, after, change in points) from two `style_rates` results per split."""
-    rows = []
-    for split in before:
-        for style, rate in before[split].items():
-            rows.append(
-                {
-                    "split": split,
-                    "style": style,
-                    "role": "erased" if style == target else "preserved",
-                    "before": rate,
-                    "after": after[split][style],
-                    "change_points": round(100 * (after[split][style] - rate), 1),
-                }
-            )
-    return rows
-
-
-def split_rates(
-    model: DiffusionModel,
-    judge: Callable[[torch.Tensor], list[str]],
-    suite: StyleSuite,
-    samples_per_style: int,
-    steps: int = 50,
-    guidance: float = 7.5,
-    batch_size: int = 64,
-) -> dict[str, dict[str, float]]:
-    """`style_rates` on the suite's training and on its held-out prompts, as `erasure_table` takes them."""
-    return {
-        split: style_rates(
-            model, judge, suite.prompts(split), samples_per_style, steps=steps, guidance=guidance, progress=False, batch_size=batch_size
-        )
-        for split in ("train", "heldout")
-    }
-
-
-def compare_models(
-    original: DiffusionModel, erased: DiffusionModel, judge, suite: StyleSuite, samples_per_style: int, **sampling
-) -> list[dict]:
-    """The before/after `erasure_table` on training and held-out prompts, both models on the same seeds;
-    `sampling` (steps, guidance, batch_size) is passed on to `split_rates`."""
-    before = split_rates(original, judge, suite, samples_per_style, **sampling)
-    return erasure_table(before, split_rates(erased, judge, suite, samples_per_style, **sampling), suite.target)
 
 
 def comparison_images(

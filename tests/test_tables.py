@@ -1,59 +1,36 @@
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from gridlib.report import (
-    RENAMED,
-    attack_comparison,
-    attention_overhead_table,
+from gridlib.attack_tables import attack_comparison
+from gridlib.check_tables import before_after_table, object_table, recipe_comparison
+from gridlib.claims import attention_overhead_table
+from gridlib.measure import meets_targets
+from gridlib.results import read_results
+from gridlib.settings import recipe
+from gridlib.stats import compare_runs, difference_interval, run_interval, wilson_interval
+from gridlib.studies import study_recipe
+from gridlib.study_tables import (
     compare_settings,
     comparisons_with,
     content_changes,
-    difference_interval,
-    evaluation_table,
     key_comparisons,
     largest_drop,
-    markdown_table,
-    meets_targets,
-    object_table,
     only_settings,
-    percent_with_interval,
-    read_results,
-    recipe_comparison,
     results_table,
-    scorecard_table,
+    run_meets_targets,
     study_label,
     study_tables,
-    wilson_interval,
 )
-from gridlib.settings import recipe
-from gridlib.studies import study_recipe
+from gridlib.tables import markdown_table, percent_over_runs, percent_with_interval
 
 RESULTS = Path(__file__).parent.parent / "results"
 
 
-def test_results_files_written_under_the_old_names_load_under_the_new_ones(tmp_path):
-    """Studies written before the rename called the 3x3 + centre set "seed" and plain ESD-X "plain"; the committed
-    study, written back under those names, reads as it reads today."""
-    old_names = {new: old for old, new in RENAMED.items()}
-    raw = json.loads((RESULTS / "ablations.json").read_text())
-    for entry in raw["results"]:
-        entry["setting"] = old_names.get(entry["setting"], entry["setting"])
-        entry["same_training_as"] = old_names.get(entry["same_training_as"], entry["same_training_as"])
-    for config in [entry["config"] for entry in raw["results"]] + [raw["study"]["base"]]:
-        config["masks"] = old_names.get(config["masks"], config["masks"])
-        del config["weighting"], config["sharpness"]  # fields the old files predate
-    raw["study"]["settings"] = [old_names.get(name, name) for name in raw["study"]["settings"]]
-    assert raw["study"]["settings"][:2] == ["plain", "seed"] and raw["results"][2]["same_training_as"] == "plain"
-    (tmp_path / "old.json").write_text(json.dumps(raw))
-    assert read_results(tmp_path / "old.json") == read_results(RESULTS / "ablations.json")
-
-
 def test_study_tables_fit_the_page_and_fold_the_full_table_away():
     result = read_results(RESULTS / "ablations.json")
-    headline, full = results_table(result), results_table(result, full=True)
+    headline, full = results_table(result), results_table(result, detail=True)
     assert list(headline[0]) == [  # seven short columns: what the built-book check finds fitting the page at 1280 px
         "setting",
         "Van Gogh left (%)",
@@ -63,8 +40,8 @@ def test_study_tables_fit_the_page_and_fold_the_full_table_away():
         "runs meeting the targets",
         "UNet fwd / bwd per run",
     ]
-    assert set(headline[0]) < set(full[0]) and headline[0]["setting"] == "full"
-    assert headline[2]["setting"] == "grid4 (= full)" and full[2]["setting"] == "grid4 (= full: same weight map, trained once)"
+    assert set(headline[0]) < set(full[0]) and headline[0]["setting"] == "none"
+    assert headline[2]["setting"] == "grid4 (= none)" and full[2]["setting"] == "grid4 (= none: same weight map, trained once)"
     text = study_tables(result)
     assert text.index("| setting |") < text.index("<details>") < text.index("| masks |") < text.index("</details>")
 
@@ -87,17 +64,17 @@ def test_markdown_table_shows_rates_as_percentages():
 
 def test_compare_settings_resolves_only_differences_beyond_the_seeds_spread():
     def entry(name, rates):
-        return {"setting": name, "runs": [{"erasure": r, "preservation": 0.9} for r in rates]}
+        return {"setting": name, "runs": [{"target_left": r, "preservation": 0.9} for r in rates]}
 
-    result = {"results": [entry("full", [0.10, 0.12, 0.14]), entry("grid3_center", [0.02, 0.03, 0.04]), entry("noisy", [0.0, 0.3, 0.1])]}
-    clear = compare_settings(result, "full", "grid3_center")
+    result = {"results": [entry("none", [0.10, 0.12, 0.14]), entry("grid3_center", [0.02, 0.03, 0.04]), entry("noisy", [0.0, 0.3, 0.1])]}
+    clear = compare_settings(result, "none", "grid3_center")
     assert clear["difference_points"] == -9.0 and clear["standard_error_points"] == 1.3 and clear["resolved"]
-    assert not compare_settings(result, "full", "noisy")["resolved"]
+    assert not compare_settings(result, "none", "noisy")["resolved"]
     rows = key_comparisons(result)  # only full vs grid3_center is present among the study's pairs
-    assert [(r["setting"], r["metric"]) for r in rows] == [("grid3_center", "erasure"), ("grid3_center", "preservation")]
+    assert [(r["setting"], r["metric"]) for r in rows] == [("grid3_center", "target_left"), ("grid3_center", "preservation")]
     assert rows[0]["change (points)"] == "-9.0 ± 1.3" and rows[0]["beyond seed noise (> 2 s.e.)"] == "yes"
     with pytest.raises(ValueError, match="setting 'grid9' is not in this result"):
-        compare_settings(result, "full", "grid9")
+        compare_settings(result, "none", "grid9")
 
 
 def test_largest_drop_names_the_style_that_lost_most_and_the_worst_run():
@@ -107,7 +84,7 @@ def test_largest_drop_names_the_style_that_lost_most_and_the_worst_run():
     assert style == "seurat" and mean_drop == pytest.approx(-5.0) and worst == pytest.approx(-10.0)
 
 
-def test_scorecard_table_pools_runs_and_keeps_the_worst():
+def test_the_before_after_table_pools_runs_with_both_intervals_in_five_columns():
     def row(style_after, shape_after):
         counts = {"style_before": [10, 10], "style_after": style_after, "shape_before": [9, 10], "shape_after": shape_after}
         return {
@@ -120,11 +97,21 @@ def test_scorecard_table_pools_runs_and_keeps_the_worst():
             "moved": 0.5,
         }
 
-    (pooled,) = scorecard_table([[row([0, 10], [9, 10])], [row([2, 10], [8, 10])]])
-    assert pooled["style after"] == percent_with_interval((2, 20)) == "10.0% (3–30)" and pooled["worst run"] == "20.0%"
-    assert pooled["shape (points)"] == "-5.0" and pooled["colour (points)"] == "–" and pooled["moved"] == "0.50"
-    (single,) = scorecard_table([[row([0, 10], [9, 10])]], full=True)
-    assert "worst run" not in single and single["shape after"] == "90.0% (60–98)"
+    (pooled,) = before_after_table([[row([0, 10], [9, 10])], [row([2, 10], [8, 10])]])
+    assert list(pooled) == ["prompts · style", "style before", "style after", "content (points)", "moved"]
+    assert pooled["style after"] == percent_over_runs([(0, 10), (2, 10)]) == "10.0% (3–30; runs 0–100)"
+    assert pooled["content (points)"] == "-5.0" and pooled["moved"] == "0.50"
+    (detailed,) = before_after_table([[row([0, 10], [9, 10])], [row([2, 10], [8, 10])]], detail=True)
+    assert detailed["worst run"] == "20.0%" and detailed["shape after"] == "85.0% (64–95)"
+    (single,) = before_after_table([[row([0, 10], [9, 10])]], detail=True)
+    assert "worst run" not in single and single["style after"] == percent_with_interval((0, 10))
+
+
+def test_the_run_interval_is_a_t_interval_over_runs():
+    low, high = run_interval([0.2, 0.3, 0.4])  # mean 0.3, sd 0.1, t(2) = 4.303: 0.3 +- 0.248
+    assert (low, high) == pytest.approx((0.0516, 0.5484), abs=1e-4)
+    assert run_interval([0.5]) == (0.0, 1.0) and run_interval([0.0, 0.0]) == (0.0, 0.0)
+    assert compare_runs([0.1, 0.12, 0.14], [0.02, 0.03, 0.04])["resolved"]
 
 
 def test_newcombe_interval_matches_the_published_example():
@@ -137,12 +124,12 @@ def test_study_label_names_the_xt_route_of_the_base():
 
 
 def test_meets_targets_needs_both_erasure_and_preservation_and_includes_the_limits():
-    result = {"target": "van_gogh", "baseline": {"van_gogh": 1.0, "seurat": 1.0, "photo": 0.95}}
-    run = lambda vg, seurat, photo: {"rates": {"van_gogh": vg, "seurat": seurat, "photo": photo}}  # noqa: E731
-    assert meets_targets(result, run(0.10, 0.95, 0.90))  # exactly 10% left, exactly 5 points lower
-    assert not meets_targets(result, run(0.11, 1.0, 0.95))
-    assert not meets_targets(result, run(0.0, 0.94, 0.95))
-    assert not meets_targets(result, run(0.0, 1.0, 0.89))
+    baseline = {"van_gogh": 1.0, "seurat": 1.0, "photo": 0.95}
+    rates = lambda vg, seurat, photo: {"van_gogh": vg, "seurat": seurat, "photo": photo}  # noqa: E731
+    assert meets_targets(rates(0.10, 0.95, 0.90), baseline, {}, {}, "van_gogh")  # exactly 10% left, exactly 5 points lower
+    assert not meets_targets(rates(0.11, 1.0, 0.95), baseline, {}, {}, "van_gogh")
+    assert not meets_targets(rates(0.0, 0.94, 0.95), baseline, {}, {}, "van_gogh")
+    assert not meets_targets(rates(0.0, 1.0, 0.89), baseline, {}, {}, "van_gogh")
 
 
 def test_meets_targets_also_needs_every_styles_content_where_it_was_measured():
@@ -151,40 +138,28 @@ def test_meets_targets_also_needs_every_styles_content_where_it_was_measured():
         "rates": {"van_gogh": 0.0, "photo": 1.0},
         "content": {"van_gogh": content_vg, "photo": content_photo},
     }
-    assert meets_targets(result, run(0.93, 0.95))  # exactly 5 points lower
-    assert not meets_targets(result, run(0.90, 1.0))  # Van Gogh prompts lost their content
+    assert run_meets_targets(result, run(0.93, 0.95))  # exactly 5 points lower
+    assert not run_meets_targets(result, run(0.90, 1.0))  # Van Gogh prompts lost their content
     assert content_changes(result, run(0.90, 1.0)) == pytest.approx({"van_gogh": -8.0, "photo": 0.0})
-    entry = {"setting": "full", "erasure": {"mean": 0, "std": 0}, "preservation": {"mean": 1, "std": 0}}
+    entry = {"setting": "none", "target_left": {"mean": 0, "std": 0}, "preservation": {"mean": 1, "std": 0}}
     entry["runs"] = [{**run(0.90, 1.0), "unet_passes": {"forward": 3, "backward": 1}}]
     rows = results_table({**result, "results": [entry]})
     assert rows[0]["content, largest drop (points)"] == "van_gogh -8.0" and rows[0]["runs meeting the targets"] == "0 of 1"
 
 
-def test_evaluation_table_gives_each_rate_its_wilson_interval():
-    rows = [{"split": "heldout", "style": "van_gogh", "role": "erased", "before": 1.0, "after": 0.0, "change_points": -100.0}]
-    (row,) = evaluation_table(rows, samples=32)
-    assert row == {
-        "prompts": "heldout",
-        "style": "van_gogh",
-        "before (95% interval)": "100.0% (89–100)",
-        "after (95% interval)": "0.0% (0–11)",
-        "change (points)": "-100.0",
-    }
-
-
 def test_comparisons_with_one_setting_cover_every_other_setting_on_both_metrics():
     result = read_results(RESULTS / "masks_noise.json")
-    rows = comparisons_with(result, "full")
+    rows = comparisons_with(result, "none")
     assert [(row["setting"], row["metric"]) for row in rows[:2]] == [
         ("grid3_center", "Van Gogh left"),
         ("grid3_center", "other styles kept"),
     ]
-    assert len(rows) == 2 * (len(result["results"]) - 1) and {row["against"] for row in rows} == {"full"}
+    assert len(rows) == 2 * (len(result["results"]) - 1) and {row["against"] for row in rows} == {"none"}
 
 
 def test_only_settings_narrows_a_study_and_names_a_missing_setting():
-    result = {"target": "van_gogh", "results": [{"setting": name} for name in ("full", "grid3_center", "attention_3")]}
-    assert [entry["setting"] for entry in only_settings(result, ("attention_3", "full"))["results"]] == ["full", "attention_3"]
+    result = {"target": "van_gogh", "results": [{"setting": name} for name in ("none", "grid3_center", "attention_3")]}
+    assert [entry["setting"] for entry in only_settings(result, ("attention_3", "none"))["results"]] == ["none", "attention_3"]
     with pytest.raises(ValueError, match=r"no settings \['grid9'\]"):
         only_settings(result, ("grid9",))
 
@@ -226,7 +201,7 @@ def test_the_object_table_pools_runs_per_object_and_puts_the_largest_content_los
 
 def test_the_attack_comparison_takes_one_variants_row_from_each_study():
     def study(hits):
-        rate = {"successes": hits, "images": 10, "rate": hits / 10, "interval": wilson_interval(hits, 10)}
+        rate = {"successes": hits, "images": 10, "rate": hits / 10, "interval": wilson_interval(hits, 10), "per_run": [[hits, 10]]}
         keys = ("van_gogh_heldout", "van_gogh_unseen", "van_gogh_artworks", "van_gogh_after_attack", "others_heldout")
         return {"summary": [{"variant": variant, **dict.fromkeys(keys, rate)} for variant in ("original", "esd_x")]}
 
@@ -250,6 +225,6 @@ def test_the_recipe_comparison_counts_targets_per_run_and_finds_the_largest_pool
 
     (line,) = recipe_comparison({"a recipe": {"runs": [run(1, 8, 4), run(0, 6, 2)]}})
     assert line["targets met, run by run"] == "4, 2 of 4"
-    assert line["Van Gogh left, held-out"].startswith("5.0%")  # 1 of 20 images, runs pooled
+    assert line["Van Gogh left, held-out"] == "5.0% (1–24; runs 0–69)"  # 1 of 20 images, runs pooled; 10% and 0% by run
     assert line["other styles, largest drop"] == "heldout / mondrian style: -10.0"
     assert line["content, largest drop"] == "heldout / mondrian shape: -30.0"  # unseen split not judged

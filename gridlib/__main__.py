@@ -1,0 +1,5 @@
+"""`python -m gridlib <command>`: see `gridlib.cli`."""
+
+from .cli import main
+
+main()
