@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test bench toy clean
+.PHONY: book test test-fast bench toy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ test: $(STAMP)  # lint and format check first (seconds), then the suite
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
+test-fast: $(STAMP)  # everything but the tests marked slow (notebooks, training the toy model, benchmarks)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow"
+
 bench: $(STAMP)
-	$(BIN)/python benchmarks/esd_step.py --model toy --quick
+	$(BIN)/python -m gridlib bench esd_step --model toy --quick
 
 toy: $(STAMP)  # retrains the shipped toy assets: the judge (minutes), then the model (3,253 s on 2 CPU cores, its record says)
 	$(BIN)/python -m gridlib.toyworld.train classifier
