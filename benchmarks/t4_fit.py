@@ -72,6 +72,7 @@ def measure(args: argparse.Namespace) -> dict:
         "dtype": args.dtype,
         "batch_size": SD.batch_size,
         "sample_steps": args.sample_steps,
+        "scheduler": args.scheduler,
         "iterations": args.iterations,
     }
 
@@ -101,12 +102,14 @@ def measure(args: argparse.Namespace) -> dict:
                 guidance=SD.guidance,
                 batch_size=SD.batch_size,
                 progress=False,
+                scheduler=args.scheduler,
             )
         )
     labels = judge(torch.cat(images))
     seconds_per_image = (time.perf_counter() - began) / (2 * SD.batch_size)
     styles = len(style_suite("sd14").styles)
-    chapter4_images = styles * 2 * 2 * SD.cases_per_style + 5 * 2 * len(SD.test_seeds)  # rates + the 5-prompt comparison grid
+    # both models: every style and split's cases on each image seed, then the 5-prompt comparison grid
+    chapter4_images = 2 * (styles * 2 * SD.cases_per_style * len(SD.image_seeds) + 5 * len(SD.test_seeds))
     row.update(
         chapter4_peak_GiB=round(peak_memory_gib(device), 3),
         chapter4_s_per_image=seconds_per_image,
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", choices=("float16", "bfloat16", "float32"), default=None, help="default: float16 on a GPU, else float32")
     parser.add_argument("--iterations", type=int, default=3, help="training iterations timed in chapter 3's phase")
-    parser.add_argument("--sample-steps", type=int, default=SD.sample_steps, help="DDIM steps per image in chapter 4's phase")
+    parser.add_argument("--sample-steps", type=int, default=SD.sample_steps, help="scheduler steps per image in chapter 4's phase")
+    parser.add_argument("--scheduler", choices=("ddim", "dpm++"), default=SD.scheduler, help="chapter 4's scheduler (default: SD's)")
     parser.add_argument("--work-dir", default="runs/t4_fit")
     parser.add_argument("--out", default="benchmarks/t4_fit.jsonl")
     args = parser.parse_args(argv)

@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _results_flags(study, "study")
     study.add_argument("--settings", type=lambda text: tuple(text.split(",")), help=f"comma-separated, from {tuple(SETTINGS)}")
     study.add_argument("--quick", action="store_true", help="the book's small study: 2 settings, 1 seed, 40 iterations")
+    study.add_argument("--scheduler", choices=("ddim", "dpm++"), help="the evaluation images' scheduler (default ddim)")
     add_recipe_flags(study, "study")
 
     attack = commands.add_parser("attack", help="chapter 7's study: leaks, the inversion attack, preservation")

@@ -135,8 +135,8 @@ def phrasing_table(check: dict, style: str) -> list[dict]:
 
 
 def object_table(check: dict, style: str, split: str = "heldout") -> list[dict]:
-    """For each object asked for in `style`'s `split` prompts: how often the style is drawn and the object kept
-    (shape and colour checks pooled), before erasing and after (seeds pooled), sorted by the content lost."""
+    """For each object asked for in `style`'s `split` prompts: how often the style is drawn after erasing and how
+    often the object is kept (shape and colour checks pooled), before and after (seeds pooled), sorted by the content lost."""
     before = {r["object"]: r for r in check["original_by_object"] if r["style"] == style and r["split"] == split and r["object"]}
     after: dict[str, list] = {}
     for run in check["runs"]:
@@ -150,7 +150,6 @@ def object_table(check: dict, style: str, split: str = "heldout") -> list[dict]:
         was, now = content_counts(before[name]), (sum(hits for hits, _ in counts), sum(trials for _, trials in counts))
         row = {
             "object": name,
-            "style before": percent_with_interval(before[name]["style_match"]),
             "style after": percent_with_interval(pooled_counts(rows, "style_match")),
             "content before": percent_with_interval(was),
             "content after": percent_with_interval(now),
@@ -161,9 +160,9 @@ def object_table(check: dict, style: str, split: str = "heldout") -> list[dict]:
 
 
 def fidelity_table(result: dict, measure: str = "style") -> list[dict]:
-    """`gridlib.fidelity`'s results as the book shows them: one row per sampler setting, one column per
-    style, each the share of images whose `measure` (style, or content: shape and colour together) matched the prompt."""
+    """`gridlib.fidelity`'s results as the book shows them: one row per sampler setting (DDIM steps, guidance), one column
+    per style, each the share of images whose `measure` (style, or content: shape and colour together) matched the prompt."""
     return [
-        {"DDIM steps": steps, "guidance": guidance, **{style: percent_with_interval(counts) for style, counts in by_style.items()}}
+        {"sampler": f"{steps} steps, guidance {guidance:g}", **{style: percent_with_interval(counts) for style, counts in by_style.items()}}
         for (steps, guidance), by_style in counts_by_setting(result["rows"], measure).items()
     ]

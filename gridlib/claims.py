@@ -85,7 +85,7 @@ def _percent(summary: dict) -> str:
 
 def future_work_rows(concept_study: dict | None) -> list[dict]:
     """The report's future-work items ("semantic masks", "adaptive grid") next to what chapter 6 measured."""
-    how = "`python -m gridlib study --xt-source noise --settings full,...,attention_3 --seeds 0,1,2,3,4` (chapter 6)"
+    how = "`python -m gridlib reproduce masks_noise` (chapter 6)"
     if not concept_study:
         return [{"item": "adaptive grid; semantic masks", "measured": "not measured: the results file is missing", "how": how}]
     seeds = len(concept_study["study"]["seeds"])
@@ -117,7 +117,7 @@ def future_work_rows(concept_study: dict | None) -> list[dict]:
 
 def attack_claim(attacks: dict | None) -> dict:
     """The row for "erased concepts can be recovered": what chapter 7's study measured, ESD-X against the ceiling."""
-    how = "`python -m gridlib attack --out results/attacks.json` (chapter 7)"
+    how = "`python -m gridlib reproduce attacks` (chapter 7)"
     if not attacks:
         return {"claim": "erased concepts can be recovered", "measured": "not measured: the results file is missing", "how": how}
     rows = {row["variant"]: row for row in attacks["summary"]}
@@ -155,7 +155,7 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
         plain, grid = by["none"], by["grid3_center"]
         loss = {name: statistics.fmean(run["final_loss"] for run in by[name]["runs"]) for name in ("none", "grid3_center")}
         change = compare_settings(ablations, "none", "grid3_center")
-        how = f"`python -m gridlib study` (x_t sampled in {ablations['study']['base']['ddim_steps']} DDIM steps)"
+        how = f"`python -m gridlib reproduce ablations` (x_t sampled in {ablations['study']['base']['ddim_steps']} DDIM steps)"
         rows.append(
             {
                 "claim": "77% better final loss with grid masks",
@@ -178,7 +178,7 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
         )
     else:
         rows += [
-            {"claim": claim, "measured": missing, "how": "`python -m gridlib study`"}
+            {"claim": claim, "measured": missing, "how": "`python -m gridlib reproduce ablations`"}
             for claim in ("77% better final loss with grid masks", "clear erasure over baseline")
         ]
     timings = []
@@ -215,7 +215,7 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
         {
             "claim": "~16 s training",
             "measured": "; ".join(timings) if timings else missing,
-            "how": "`python -m gridlib check`, `python benchmarks/esd_step.py`",
+            "how": "`python -m gridlib reproduce toy_erasure`, `python -m gridlib bench esd_step`",
         }
     )
     rows.append(attack_claim(attacks))

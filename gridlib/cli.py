@@ -106,7 +106,7 @@ def plan_study(args: argparse.Namespace) -> Plan:
     else:
         study = replace(study, base=recipe_from(args, study.base))
     changes = {"settings": args.settings, "seeds": args.seeds and tuple(args.seeds), "cases_per_style": args.cases_per_style,
-               "sample_steps": args.sample_steps}  # fmt: skip
+               "sample_steps": args.sample_steps, "scheduler": args.scheduler}  # fmt: skip
     study = replace(study, device=args.device, model=args.model, **{k: v for k, v in changes.items() if v})
     study.validate()
     run = lambda: run_study(study, Path(args.work_dir), workers=args.workers)  # noqa: E731

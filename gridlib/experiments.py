@@ -45,6 +45,7 @@ def _held_out_scores(model, study: StudyConfig) -> tuple[dict[str, float], dict[
         study.guidance,
         batch_size=tier_settings(study.model).batch_size,
         progress=False,
+        scheduler=study.scheduler,
     )
     rows = measure.rates(records, by=("style",))
     rates = {row["style"]: row["style_match"][0] / row["style_match"][1] for row in rows}

@@ -169,11 +169,11 @@ def comparison_images(
 
 
 def lpips_distance(original: torch.Tensor, erased: torch.Tensor) -> torch.Tensor | None:
-    """Per-image LPIPS between original and erased images, or None (with a message) where lpips cannot load."""
+    """Per-image LPIPS between original and erased images, or None where the optional `lpips` package (which needs
+    torchvision) is not installed: `pip install gridlib[eval]`, as the Colab set-up cell does."""
     try:
         import lpips
-    except ImportError as error:
-        print(f"LPIPS skipped: the lpips package could not load ({error}); `pip install gridlib[eval]` on Colab enables it.")
+    except ImportError:
         return None
     metric = lpips.LPIPS(net="alex", verbose=False)
     with torch.no_grad():

@@ -74,6 +74,7 @@ def judge_cases(
     guidance: float,
     batch_size: int = 64,
     progress: bool = True,
+    scheduler: str = "ddim",
 ) -> tuple[list[dict], torch.Tensor]:
     """Generate every case on every seed and judge each image: one record per image, and the judge's features.
 
@@ -86,7 +87,7 @@ def judge_cases(
     asked = [(case, seed) for case in cases for seed in seeds]
     prompts = [case.prompt for case, _ in asked]
     noise_seeds = [noise_seed(case.prompt, seed) for case, seed in asked]
-    images = generate(model, prompts, noise_seeds, steps=steps, guidance=guidance, batch_size=batch_size, progress=progress)
+    images = generate(model, prompts, noise_seeds, steps, guidance, batch_size, progress, scheduler)
     seen = judge.describe(images)
     records = []
     for (case, seed), style, shape, colour in zip(asked, seen.styles, seen.shapes, seen.colours, strict=True):
@@ -214,3 +215,14 @@ def meets_targets(rates: dict, baseline: dict, content: dict, baseline_content: 
     changes = [100 * (rates[s] - before) for s, before in baseline.items() if s != target]
     changes += [100 * (content[s] - before) for s, before in baseline_content.items()]
     return rates[target] <= MAX_TARGET_LEFT and min(round(change, 6) for change in changes) >= -MAX_DROP_POINTS
+
+
+def judged_as(records: list[dict], style: str, splits: tuple[str, ...] = TARGET_SPLITS) -> dict[str, int]:
+    """What the judge called the images asked for in `style`, on `splits`: {judged style: images}, most first.
+
+    After an erasure this answers the learner's next question, "if not Van Gogh, then what?"."""
+    counts: dict[str, int] = defaultdict(int)
+    for record in records:
+        if record["style"] == style and record["split"] in splits:
+            counts[record["judged_style"]] += 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))

@@ -99,7 +99,13 @@ def artist_prompts(artist: str, heldout: bool) -> list[str]:
     return [case.prompt for case in artist_cases(artist, heldout)]
 
 
+# Labels that name no artist: an erased image may be judged "no Van Gogh" without CLIP having to name someone else.
+NO_ARTIST = {"a painting, no artist named": "a painting", "an artwork, no artist named": "an artwork"}
+
+
 def judge_labels() -> dict[str, str]:
-    """What CLIP zero-shot compares each image with: one text per style the SD evaluation measures."""
+    """What CLIP zero-shot compares each image with: one text per style the SD evaluation measures, plus
+    neutral labels (`NO_ARTIST`) that no prompt asks for, so that a painting in no listed artist's manner
+    is not forced onto the nearest artist. An image counts for a style only when its own label wins."""
     labels = {artist: f"a painting by {artist}" for artist in (TARGET_ARTIST, *OTHER_ARTISTS)}
-    return {**labels, PHOTO: "a photograph"}
+    return {**labels, PHOTO: "a photograph", **NO_ARTIST}

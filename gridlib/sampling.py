@@ -1,23 +1,30 @@
-"""DDIM sampling with classifier-free guidance, through diffusers' `DDIMScheduler`.
+"""Sampling with classifier-free guidance, through diffusers' schedulers.
 
 Two uses: whole images from prompts and seeds (evaluation), and *partial* sampling that stops
-at an intermediate timestep t, which is how ESD makes the x_t it trains on.
+at an intermediate timestep t, which is how ESD makes the x_t it trains on. Partial sampling is
+always DDIM, as ESD's; whole images may also use DPM-Solver++ (`scheduler="dpm++"`), a second-order
+multistep solver meant for 20 to 25 steps: Stable Diffusion's evaluation uses it at 25 steps, to
+halve a T4's evaluation time against DDIM's 50.
 """
 
 import torch
-from diffusers import DDIMScheduler
+from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, SchedulerMixin
 from tqdm.auto import tqdm
 
 from .checks import require_positive_int
 from .models import DiffusionModel
 
+SCHEDULERS = {"ddim": DDIMScheduler, "dpm++": DPMSolverMultistepScheduler}
 
-def fresh_scheduler(model: DiffusionModel, steps: int) -> DDIMScheduler:
-    """A new DDIM scheduler with the model's noise schedule, set to `steps` denoising steps."""
+
+def fresh_scheduler(model: DiffusionModel, steps: int, scheduler: str = "ddim") -> SchedulerMixin:
+    """A new scheduler of kind `scheduler` (`SCHEDULERS`) with the model's noise schedule, set to `steps` steps."""
     require_positive_int("steps", steps)
-    scheduler = DDIMScheduler.from_config(model.scheduler.config)
-    scheduler.set_timesteps(steps)
-    return scheduler
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"scheduler must be one of {tuple(SCHEDULERS)}, got {scheduler!r}")
+    fresh = SCHEDULERS[scheduler].from_config(model.scheduler.config)
+    fresh.set_timesteps(steps)
+    return fresh
 
 
 def initial_noise(model: DiffusionModel, seeds: list[int]) -> torch.Tensor:
@@ -32,11 +39,11 @@ def denoise(
     latents: torch.Tensor,
     concept: torch.Tensor,
     empty: torch.Tensor,
-    scheduler: DDIMScheduler,
+    scheduler: SchedulerMixin,
     guidance: float,
     num_steps: int | None = None,
 ) -> torch.Tensor:
-    """Run the first `num_steps` (default: all) of the scheduler's DDIM steps with guidance."""
+    """Run the first `num_steps` (default: all) of the scheduler's steps with guidance."""
     for t in scheduler.timesteps[:num_steps]:
         latents = guided_step(model, scheduler, latents, t, concept, empty, guidance)
     return latents
@@ -44,17 +51,17 @@ def denoise(
 
 def guided_step(
     model: DiffusionModel,
-    scheduler: DDIMScheduler,
+    scheduler: SchedulerMixin,
     latents: torch.Tensor,
     t: torch.Tensor,
     concept: torch.Tensor,
     empty: torch.Tensor,
     guidance: float,
 ) -> torch.Tensor:
-    """One DDIM step with classifier-free guidance: the empty and the concept prediction in one batch."""
+    """One scheduler step with classifier-free guidance: the empty and the concept prediction in one batch."""
     empty = empty.expand_as(concept)
-    eps_anchor, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
-    eps = eps_anchor + guidance * (eps_concept - eps_anchor)
+    eps_uncond, eps_concept = model.unet(torch.cat([latents, latents]), t, torch.cat([empty, concept])).sample.chunk(2)
+    eps = eps_uncond + guidance * (eps_concept - eps_uncond)
     return scheduler.step(eps.to(latents.dtype), t, latents).prev_sample
 
 
@@ -98,8 +105,10 @@ def generate(
     guidance: float = 7.5,
     batch_size: int = 16,
     progress: bool = True,
+    scheduler: str = "ddim",
 ) -> torch.Tensor:
-    """Images for (prompt, seed) pairs as float32 CPU tensors in [0, 1], shape (n, 3, H, W); deterministic."""
+    """Images for (prompt, seed) pairs as float32 CPU tensors in [0, 1], shape (n, 3, H, W); deterministic.
+    `scheduler`: a name in `SCHEDULERS` ("ddim", or "dpm++" for DPM-Solver++)."""
     prompts, seeds = list(prompts), list(seeds)
     if not prompts or len(prompts) != len(seeds):
         raise ValueError(f"need one seed per prompt and at least one prompt, got {len(prompts)} prompts and {len(seeds)} seeds")
@@ -107,8 +116,7 @@ def generate(
     images = []
     for start in tqdm(range(0, len(prompts), batch_size), desc="sampling", disable=not progress):
         batch_prompts, batch_seeds = prompts[start : start + batch_size], seeds[start : start + batch_size]
-        latents = denoise(
-            model, initial_noise(model, batch_seeds), model.encode_prompts(batch_prompts), empty, fresh_scheduler(model, steps), guidance
-        )
+        noise, concept = initial_noise(model, batch_seeds), model.encode_prompts(batch_prompts)
+        latents = denoise(model, noise, concept, empty, fresh_scheduler(model, steps, scheduler), guidance)
         images.append(model.decode(latents).cpu())
     return torch.cat(images)

@@ -24,10 +24,12 @@ class TierSettings:
     """How one tier samples and judges images (its training recipe is `recipe(model_name)`)."""
 
     tier: str  # "toy" or "sd"
-    sample_steps: int  # DDIM steps per evaluation image
+    sample_steps: int  # scheduler steps per evaluation image
+    scheduler: str  # the evaluation's scheduler (`sampling.SCHEDULERS`); x_t for training is always DDIM, as ESD's
     guidance: float  # classifier-free guidance for evaluation images
     batch_size: int  # images denoised together; the VAE then decodes one image at a time
-    cases_per_style: int  # images per style and prompt split in chapter 4
+    cases_per_style: int  # chapter 4's evaluation cases per style and prompt split, one image each per seed
+    image_seeds: tuple[int, ...]  # chapter 4's image seeds: two, so that `moved` has a seed-to-seed distance to be read in
     judge: str  # "toy" (the toy world's classifier) or a CLIP model id or folder
     test_prompt: str = TEST_PROMPT  # the report's test: original beside erased on these seeds
     test_seeds: tuple[int, ...] = TEST_SEEDS
@@ -35,11 +37,14 @@ class TierSettings:
 
 # The pixel-space toy model over-saturates at SD's guidance (5 to 8); it follows style prompts best at 2.5,
 # and at 10 DDIM steps better than at 20 or 50 (results/toy_fidelity.json), so it is sampled as every study judges.
-# 72 images per style and split: every held-out painter prompt once (3 phrasings x 2 names x 12 objects).
-TOY = TierSettings("toy", sample_steps=10, guidance=2.5, batch_size=64, cases_per_style=72, judge="toy")
-# SD1.4 as its model card samples it (50 DDIM steps, guidance 7.5); 4 images per batch keep the UNet's
-# guided pass at batch 8; 12 images per style and split is one per held-out prompt (2 phrasings x 6 subjects).
-SD = TierSettings("sd", sample_steps=50, guidance=7.5, batch_size=4, cases_per_style=12, judge=CLIP_MODEL_ID)
+# Chapter 4 asks 9 cases per style and split on 2 image seeds: every phrasing equally often, about a minute on 2 cores.
+TOY = TierSettings("toy", sample_steps=10, scheduler="ddim", guidance=2.5, batch_size=64, cases_per_style=9, image_seeds=(5000, 5001),
+                   judge="toy")  # fmt: skip
+# SD1.4 at its model card's guidance 7.5, with DPM-Solver++ in 25 steps instead of DDIM's 50; 4 images per batch keep
+# the UNet's guided pass at batch 8. Chapter 4 asks 2 cases per style and split (one per phrasing) on 2 image seeds: with
+# the comparison grid, 178 images, estimated at about 14 min on a T4 (book/setup.md); `cases_per_style = 12` asks every one.
+SD = TierSettings("sd", sample_steps=25, scheduler="dpm++", guidance=7.5, batch_size=4, cases_per_style=2, image_seeds=(5000, 5001),
+                  judge=CLIP_MODEL_ID)  # fmt: skip
 
 
 def tier_settings(model_name: str) -> TierSettings:

@@ -16,6 +16,7 @@ import torch
 
 from .checks import require_positive_int
 from .masks import loss_weight_map, mask_set
+from .sampling import SCHEDULERS
 from .settings import TOY, recipe, tier_settings
 from .train import TrainConfig
 
@@ -77,7 +78,8 @@ class StudyConfig:
     settings: tuple[str, ...] = tuple(ABLATION_SETTINGS)
     seeds: tuple[int, ...] = (0, 1, 2)
     cases_per_style: int = 72  # every held-out case once: 72 per painter (3 phrasings x 2 names x 12 objects), 24 photos
-    sample_steps: int = TOY.sample_steps  # DDIM steps per evaluation image: the toy tier's, where it follows prompts best
+    sample_steps: int = TOY.sample_steps  # steps per evaluation image: the toy tier's, where it follows prompts best
+    scheduler: str = TOY.scheduler  # the evaluation's scheduler (`sampling.SCHEDULERS`)
     guidance: float = TOY.guidance
     device: str = "cpu"  # where each run trains and samples; the toy judge runs on the CPU
     model: str = "toy"  # the model every run erases from: a tier name or an SD1.x id / folder
@@ -91,6 +93,8 @@ class StudyConfig:
             raise ValueError(f"seeds must be non-negative integers, got {self.seeds!r}")
         require_positive_int("cases_per_style", self.cases_per_style)
         require_positive_int("sample_steps", self.sample_steps)
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler must be one of {tuple(SCHEDULERS)}, got {self.scheduler!r}")
 
 
 def noise_iterations_for_equal_passes(config: TrainConfig) -> int:
@@ -168,6 +172,7 @@ def live_study(
         seeds=tuple(seeds),
         cases_per_style=cases_per_style,
         sample_steps=sample_steps or steps,
+        scheduler=tier.scheduler,
         guidance=tier.guidance,
         device=device,
         model=model_name,

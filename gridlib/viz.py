@@ -10,12 +10,23 @@ from matplotlib.figure import Figure
 
 from .masks import grid_masks, loss_weight_map, multiscale_masks
 
+PAGE_PX = 730  # the built book's content column at a 1280 px window; a wider figure is shown scaled down to it
+INLINE_DPI = 100  # pixels per inch of a figure as Jupyter and the book display it (before any scaling)
+
+
+def smallest_text_px(fig: Figure, page_px: int = PAGE_PX) -> float:
+    """The height in screen pixels of the figure's smallest visible text, once the figure is scaled to fit the page."""
+    natural_px = fig.get_figwidth() * INLINE_DPI
+    scale = min(1.0, page_px / natural_px)
+    sizes = [text.get_fontsize() for text in fig.findobj(plt.Text) if text.get_visible() and text.get_text().strip()]
+    return min(sizes) * INLINE_DPI / 72 * scale
+
 
 def show_masks(masks: torch.Tensor, titles: list[str] | None = None, columns: int = 5, background: torch.Tensor | None = None) -> Figure:
     """Each mask of a set as a small framed panel; over `background` (3, H, W) the area outside the mask is dimmed."""
     count = masks.shape[0]
     rows = -(-count // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.45 * columns, 1.5 * rows), squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -68,7 +79,7 @@ def weight_map_gallery(mask_sets: dict[str, torch.Tensor]) -> Figure:
     """Small multiples: the weight maps of several mask sets side by side, on one colour scale."""
     maps = {name: _relative_weights(masks) for name, masks in mask_sets.items()}
     norm = _weight_norm(np.concatenate([m.ravel() for m in maps.values()]))
-    fig, axes = plt.subplots(1, len(maps), figsize=(2.3 * len(maps) + 0.8, 2.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(maps), figsize=(1.3 * len(maps) + 0.8, 2.2), squeeze=False)
     for ax, (name, relative) in zip(axes[0], maps.items(), strict=True):
         image = ax.imshow(relative, cmap="RdBu_r", norm=norm)
         ax.set_title(f"{name}\n{relative.min():.2f} to {relative.max():.2f}", fontsize=9)
@@ -77,19 +88,19 @@ def weight_map_gallery(mask_sets: dict[str, torch.Tensor]) -> Figure:
     return fig
 
 
-def image_grid(images: torch.Tensor, row_titles: list[str], column_titles: list[str] | None = None, size: float = 1.6) -> Figure:
+def image_grid(images: torch.Tensor, row_titles: list[str], column_titles: list[str] | None = None, size: float = 1.2) -> Figure:
     """Images (rows * columns, 3, H, W) in [0, 1], laid out row by row; row titles are written level, wrapped, on the left."""
     rows = len(row_titles)
     columns = images.shape[0] // rows
-    fig, axes = plt.subplots(rows, columns, figsize=(size * columns + 2.4, size * rows + 0.3), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns + 2.6, size * rows + 0.3), squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.imshow(images[index].permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         if index % columns == 0:
-            ax.set_ylabel(textwrap.fill(row_titles[index // columns], 24), fontsize=8, rotation=0, ha="right", va="center")
+            ax.set_ylabel(textwrap.fill(row_titles[index // columns], 26), fontsize=10, rotation=0, ha="right", va="center")
         if column_titles and index < columns:
-            ax.set_title(column_titles[index], fontsize=9)
+            ax.set_title(column_titles[index], fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -112,7 +123,7 @@ def loss_curve(losses: list[float], window: int = 25, title: str = "ESD-X traini
     return fig
 
 
-def concept_map_figure(x_t: torch.Tensor, maps: dict[str, torch.Tensor], size: float = 1.7) -> Figure:
+def concept_map_figure(x_t: torch.Tensor, maps: dict[str, torch.Tensor], size: float = 1.3) -> Figure:
     """One column per training example: its x_t (first 3 channels), then each per-example weight map
     (`concept_maps`), relative to a plain MSE's weight, on the colour scale of `show_weight_map`."""
     count, height, width = x_t.shape[0], *x_t.shape[-2:]
@@ -138,7 +149,7 @@ def ablation_bars(results: list[dict]) -> Figure:
     """Van Gogh left (lower is better) and other styles kept (higher is better), mean +/- std over seeds;
     each axis spans the data, so that differences of a few points are visible."""
     names = [r["setting"] for r in results]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(7.3, 3.4), sharey=True)
     for ax, key, title in (
         (axes[0], "target_left", "Van Gogh left after erasure (lower = erased)"),
         (axes[1], "preservation", "other styles kept (higher = preserved)"),
@@ -185,7 +196,7 @@ def grid3_center_titles() -> list[str]:
     return [f"cell {r},{c}" for r in range(3) for c in range(3)] + ["centre"]
 
 
-def show_tensors(tensors: dict[str, torch.Tensor], size: float = 2.2) -> Figure:
+def show_tensors(tensors: dict[str, torch.Tensor], size: float = 1.45) -> Figure:
     """One (C, H, W) tensor per panel; the first 3 channels as RGB, each scaled to its own range."""
     fig, axes = plt.subplots(1, len(tensors), figsize=(size * len(tensors), size + 0.4), squeeze=False)
     for ax, (name, tensor) in zip(axes[0], tensors.items(), strict=True):

@@ -29,7 +29,7 @@ def test_the_loss_claim_is_set_against_the_erasure_it_did_not_change():
     claims = report_claims(_ablations(), None, None)
     rows = {row["claim"]: row["measured"] for row in claims}
     assert {row["how"] for row in claims if "loss" in row["claim"] or "erasure" in row["claim"]} == {
-        "`python -m gridlib.experiments` (x_t sampled in 10 DDIM steps)"
+        "`python -m gridlib reproduce ablations` (x_t sampled in 10 DDIM steps)"
     }
     loss_claim = rows["77% better final loss with grid masks"]
     assert "(75% lower)" in loss_claim and "+0.0 ± 0.8 points (within seed noise)" in loss_claim
@@ -46,7 +46,7 @@ def test_the_loss_claim_says_higher_when_the_grid_ended_higher():
 
 def test_timing_claim_reads_the_erasure_check_and_the_benchmark():
     runs = [{"train_s": 40.1}, {"train_s": 58.8}, {"train_s": 41.0}]
-    erasure = {"config": {"iterations": 200}, "runs": runs, "seeds": [0, 1, 2], "hardware": "x86_64, 2 threads"}
+    erasure = {"config": {"iterations": 200}, "runs": runs, "seeds": [0, 1, 2], "run": {"hardware": "x86_64, 2 threads"}}
     bench = [
         {"model": "toy", "xt_source": xt_source, "implementation": i, "s_per_iteration": s, "device": "cpu", "iterations_timed": 5}
         for xt_source, i, s in (

@@ -50,7 +50,7 @@ def test_fidelity_table_has_a_row_per_setting_and_pools_splits_per_style():
         ]
     }
     table = fidelity_table(result)
-    assert [(r["DDIM steps"], r["guidance"]) for r in table] == [(10, 2.5), (20, 1.5)]
+    assert [r["sampler"] for r in table] == ["10 steps, guidance 2.5", "20 steps, guidance 1.5"]
     assert table[0]["seurat"].startswith("50.0% (") and table[1]["seurat"].startswith("100.0% (")
     assert fidelity_table(result, "content")[0]["seurat"].startswith("95.0% (")  # 38 of 40 shape and colour checks
 

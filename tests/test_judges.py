@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from gridlib.judges import ClipJudge, Judgement, ToyJudge, lpips_distance, sd_suite, toy_suite
-from gridlib.measure import judge_cases, noise_seed, sample_cases
+from gridlib.measure import judge_cases, noise_seed, rates, sample_cases
 from gridlib.offline import save_tiny_clip
-from gridlib.prompts import PHOTO, SD_VAN_GOGH_PROMPTS, PromptCase, judge_labels
+from gridlib.prompts import NO_ARTIST, PHOTO, SD_VAN_GOGH_PROMPTS, PromptCase, judge_labels
 from gridlib.sampling import generate
 
 
@@ -29,7 +29,7 @@ def test_the_sd_suite_measures_van_gogh_six_artists_and_photos_with_held_out_phr
     suite = sd_suite()
     assert suite.target == "Vincent van Gogh" and suite.styles[0] == suite.target and suite.styles[-1] == PHOTO
     assert {"Pablo Picasso", "Rembrandt", "Andy Warhol", "Caravaggio"} <= set(suite.styles) and len(suite.styles) == 8
-    assert set(suite.train_prompts) == set(suite.heldout_prompts) == set(suite.styles) == set(judge_labels())
+    assert set(suite.train_prompts) == set(suite.heldout_prompts) == set(suite.styles) == set(judge_labels()) - set(NO_ARTIST)
     assert suite.train_prompts[suite.target] == list(SD_VAN_GOGH_PROMPTS) and len(SD_VAN_GOGH_PROMPTS) == 20
     for style in suite.styles:
         assert not set(suite.train_prompts[style]) & set(suite.heldout_prompts[style])
@@ -113,11 +113,27 @@ def test_toy_suite_asks_for_content_on_every_split():
         suite.prompts("test")
 
 
-def test_lpips_is_skipped_with_a_message_where_it_cannot_load(capsys):
+def test_lpips_is_skipped_quietly_where_it_cannot_load(capsys):
+    """LPIPS is optional: without it the distance is None and nothing is printed (the chapter says so in prose)."""
     try:
         import lpips  # noqa: F401
     except ImportError:
         assert lpips_distance(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)) is None
-        assert "LPIPS skipped" in capsys.readouterr().out
+        assert capsys.readouterr() == ("", "")
     else:
         pytest.skip("lpips is installed here")
+
+
+def test_the_clip_judge_can_say_no_artist_without_naming_another(tiny_clip_judge, monkeypatch):
+    """An image closest to "a painting" is judged as no listed artist: Van Gogh's prompt then counts as erased."""
+    labels = judge_labels()
+    assert labels[PHOTO] == "a photograph" and set(NO_ARTIST.values()) == {"a painting", "an artwork"} and len(labels) == 10
+    judge = ClipJudge(tiny_clip_judge.model, tiny_clip_judge.processor, labels)
+    judge.text_features = torch.eye(len(labels))  # each label's text is one axis; an image's features pick its label
+    nearest = [judge.labels.index("a painting, no artist named"), judge.labels.index("Vincent van Gogh")]
+    monkeypatch.setattr(judge, "embed", lambda images: torch.eye(len(labels))[nearest])
+    seen = judge.describe(torch.rand(2, 3, 32, 32))
+    assert seen.styles == ["a painting, no artist named", "Vincent van Gogh"]
+    records = [{"style": "Vincent van Gogh", "judged_style": style, "shape_ok": None, "colour_ok": None} for style in seen.styles]
+    (row,) = rates([{**r, "split": "heldout"} for r in records])
+    assert row["style_match"] == (1, 2)  # only the image CLIP calls his counts as Van Gogh left

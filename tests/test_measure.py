@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from gridlib.judges import Judgement
-from gridlib.measure import add_distances, compare, judge_cases, noise_seed, rates, targets
+from gridlib.measure import add_distances, compare, judge_cases, judged_as, noise_seed, rates, targets
 from gridlib.prompts import PromptCase
 from gridlib.sampling import generate
 
@@ -103,3 +103,12 @@ def test_targets_are_met_on_the_measure_and_sure_on_the_interval():
     dropped = checks["heldout / photo: style drops <= 5 points"]
     assert not dropped["met"] and dropped["measured"] == pytest.approx(-0.10)
     assert rates(after, by=("style", "phrasing"))[0]["shape_match"] == (97, 100)
+
+
+def test_judged_as_counts_what_the_images_of_one_style_became():
+    records = [{"style": "van_gogh", "split": "heldout", "judged_style": label} for label in ("seurat", "seurat", "photo", "van_gogh")] + [
+        {"style": "van_gogh", "split": "unseen", "judged_style": "mondrian"},
+        {"style": "photo", "split": "train", "judged_style": "seurat"},
+    ]
+    assert judged_as(records, "van_gogh") == {"seurat": 2, "photo": 1, "van_gogh": 1}
+    assert list(judged_as(records, "van_gogh", ("unseen",))) == ["mondrian"]

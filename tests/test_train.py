@@ -1,7 +1,6 @@
 import json
 import math
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -137,9 +136,22 @@ def test_resume_refuses_a_checkpoint_from_another_config(tiny, tmp_path):
         train_erasure(load_model("tiny", device="cpu"), TrainConfig(seed=1, **QUICK), tmp_path, resume=True, progress=False)
 
 
-TRAIN_COMMAND = [sys.executable, "-m", "gridlib.train"] + (
-    "--model tiny --device cpu --iterations 60 --lr 0.001 --xt-source sample --ddim-steps 10 --checkpoint-every 1 --seed 3"
-).split()
+TRAIN_ARGS = "train --model tiny --device cpu --iterations 60 --lr 0.001 --xt-source sample --ddim-steps 10 --checkpoint-every 5 --seed 3"
+TRAIN_COMMAND = [sys.executable, "-m", "gridlib", *TRAIN_ARGS.split()]
+# The same command in a process that kills itself (SIGKILL, no clean-up) right after iteration KILL_AT: a hook, not a timer
+KILLED_TRAINING = (
+    "import os, signal, sys\n"
+    "from gridlib.cli import main\n"
+    "from gridlib.train import Trainer\n"
+    "kill_at, step = int(sys.argv[1]), Trainer.step\n"
+    "def step_then_die_at(self):\n"
+    "    loss = step(self)\n"
+    "    if len(self.losses) == kill_at:\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "    return loss\n"
+    "Trainer.step = step_then_die_at\n"
+    "main(sys.argv[2:])\n"
+)
 CHILD_ENV = dict(os.environ, OMP_NUM_THREADS="1", TQDM_DISABLE="1", HF_HUB_OFFLINE="1")
 
 
@@ -154,23 +166,17 @@ def _checkpointed_iteration(folder) -> int:
 
 @pytest.mark.slow
 def test_killed_training_resumes_bitwise_identical(tmp_path):
-    """SIGKILL a training run at random moments, resume each time, and compare with a clean run."""
+    """SIGKILL a training run three times at chosen iterations, resume each time, and compare with a clean run."""
     subprocess.run([*TRAIN_COMMAND, "--out", str(tmp_path / "clean")], env=CHILD_ENV, check=True, capture_output=True)
-    rng, interrupted, reached = random.Random(0), tmp_path / "interrupted", []
-    for _ in range(3):  # each round: start (resuming), wait for fresh progress, then kill at a random moment
-        child = subprocess.Popen(
-            [*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        last, deadline = _checkpointed_iteration(interrupted), time.time() + 120
-        while _checkpointed_iteration(interrupted) <= last and child.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 0.3))  # a few iterations at most: three rounds stay well short of the run's end
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+    interrupted, reached = tmp_path / "interrupted", []
+    for kill_at in (7, 20, 43):  # checkpoints every 5; at 20 the kill comes just before the checkpoint is written
+        command = [sys.executable, "-c", KILLED_TRAINING, str(kill_at), *TRAIN_ARGS.split(), "--out", str(interrupted), "--resume"]
+        killed = subprocess.run(command, env=CHILD_ENV, capture_output=True)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
         reached.append(_checkpointed_iteration(interrupted))
         for leftover in interrupted.glob("*.safetensors"):  # every file under its real name is complete
             load_file(leftover)
-    assert 0 < reached[0] < reached[-1] < 60, reached
+    assert reached == [5, 15, 40]
     subprocess.run([*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV, check=True, capture_output=True)
     clean, resumed = load_erasure(tmp_path / "clean"), load_erasure(interrupted)
     assert clean[1]["loss_history"] == resumed[1]["loss_history"]

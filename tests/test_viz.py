@@ -68,3 +68,35 @@ def test_the_concept_map_figure_has_a_row_per_map_and_a_column_per_example():
     figure = concept_map_figure(torch.randn(3, 4, 8, 8), maps)
     panels = [ax for ax in figure.axes if ax.images and ax.get_label() != "<colorbar>"]
     assert len(panels) == 9 and panels[0].get_ylabel() == "x_t"
+
+
+def test_every_figure_keeps_its_text_legible_at_the_page_width():
+    """At 1280 px the book's column is about 730 px wide: every label of every figure stays at least 10 px high."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from gridlib.masks import grid3_center_masks, mask_set
+    from gridlib.viz import ablation_bars, concept_map_figure, show_masks, show_tensors, smallest_text_px, weight_map_gallery
+
+    titles = ["original: a painting of a red circle in the style of Van Gogh", "erased: the same prompt"] * 5
+    figures = {
+        "image_grid": image_grid(torch.rand(50, 3, 8, 8), titles, [f"seed {s}" for s in range(5000, 5005)]),
+        "loss_curve": loss_curve([0.1 - 0.001 * i for i in range(60)]),
+        "show_masks": show_masks(grid3_center_masks(16, 16)),
+        "weight_map_gallery": weight_map_gallery(
+            {name: mask_set(name, 16, 16) for name in ("none", "grid3_center", "grid4", "grid5", "multiscale")}
+        ),
+        "ablation_bars": ablation_bars(
+            [
+                {"setting": name, "target_left": {"mean": 0.1, "std": 0.01}, "preservation": {"mean": 0.9, "std": 0.01}}
+                for name in ("none", "grid3_center")
+            ]
+        ),
+        "show_tensors": show_tensors({f"t{i}": torch.rand(3, 8, 8) for i in range(5)}),
+        "concept_map_figure": concept_map_figure(
+            torch.rand(4, 3, 8, 8), {"difference": torch.rand(4, 1, 8, 8), "attention": torch.rand(4, 1, 8, 8)}
+        ),
+    }
+    small = {name: round(smallest_text_px(figure), 1) for name, figure in figures.items() if smallest_text_px(figure) < 10}
+    plt.close("all")
+    assert not small
