@@ -21,6 +21,7 @@ import papermill
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 NOTEBOOKS = (
+    "book/intro.ipynb",
     "book/toyworld.ipynb",
     "notebooks/01_grid_masks.ipynb",
     "notebooks/02_esd_x_objective.ipynb",
@@ -35,6 +36,7 @@ NOTEBOOKS = (
 )
 # Small parameters for the test suite: every cell runs, on the toy model, in about a minute per chapter.
 TEST_PARAMETERS = {
+    "book/intro.ipynb": {"iterations": 4},
     "book/toyworld.ipynb": {"sample_steps": 4, "cases_per_style": 4},
     "notebooks/03_training.ipynb": {"iterations": 4},
     "notebooks/04_evaluation.ipynb": {"cases_per_style": 4, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
@@ -68,6 +70,7 @@ def stage_and_execute(stage: Path, parameters: dict[str, dict] | None = None) ->
     (stage / "book").mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, stage / name)
+    shutil.copytree(ROOT / "_static", stage / "_static")  # the book's own CSS
     for page in (ROOT / "book").glob("*"):
         if page.suffix in (".md", ".bib"):
             shutil.copy(page, stage / "book" / page.name)
@@ -110,12 +113,36 @@ def page_paths() -> list[str]:
     )
 
 
+# What a reader should never see on a built page, found by script in the rendered page (after MathJax has run):
+# TeX left raw, output written to stderr, and anything wider than the text column (a code line or a table that
+# needs a scrollbar, an image cut off).
+LOOKS = r"""
+const article = document.querySelector('article') || document.body;
+const right = article.getBoundingClientRect().right;
+const prose = Array.from(article.querySelectorAll('p, li, td, th, h1, h2, h3, dd, dt, summary'))
+  .filter(e => !e.closest('pre, code, .cell_input, .highlight'));
+const raw_tex = prose.filter(e => /\\\(|\\\)|\\\[|\$\$/.test(e.textContent.replace(/\s+/g, ' ')))
+  .map(e => e.textContent.trim().slice(0, 80));
+const stderr = Array.from(article.querySelectorAll('.output.stderr, .stderr')).map(e => e.textContent.trim().slice(0, 80));
+const visible = e => !e.closest('details:not([open])') && e.getClientRects().length > 0;
+const overflow = Array.from(article.querySelectorAll('pre, table, img, .cell_output, div.math'))
+  .filter(visible)
+  .filter(e => (e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) || e.getBoundingClientRect().right > right + 1)
+  .map(e => e.tagName.toLowerCase() + ': ' + e.textContent.trim().slice(0, 60));
+return [raw_tex, stderr, overflow];
+"""
+
+
 def check_pages(
-    html: Path, screenshots: Path | None = None, browser: str = "/usr/bin/chromium", driver: str = "/usr/bin/chromedriver"
+    html: Path,
+    screenshots: Path | None = None,
+    browser: str = "/usr/bin/chromium",
+    driver: str = "/usr/bin/chromedriver",
+    pages: list[str] | None = None,
 ) -> dict[str, dict]:
-    """Open every page in headless Chromium; report its title, images (all, broken), tables (rendered, left as raw
-    Markdown pipes, and wider than the text column), whether it has a Colab button and the Colab setup cell;
-    optionally screenshot it."""
+    """Open every page (or `pages`) in headless Chromium at 1280 px; report its title, images (all, broken), tables
+    (rendered, left as raw Markdown pipes), whether it has a Colab button and the Colab setup cell, and what a reader
+    should never see (`LOOKS`): raw TeX, stderr output, anything wider than the text column. Optionally screenshot it."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -135,25 +162,28 @@ def check_pages(
         options.add_argument(flag)
     report = {}
     with webdriver.Chrome(service=Service(driver), options=options) as chrome:
-        for page in page_paths():
+        chrome.set_script_timeout(30)
+        for page in pages or page_paths():
             path = html / page
             if not path.exists():
                 report[page] = {"missing": True}
                 continue
             chrome.get(path.as_uri())
+            chrome.execute_async_script(  # MathJax typesets after load: wait for it, where the page has it
+                "const done = arguments[0];"
+                "if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(done, done);"
+                "else done();"
+            )
             images = chrome.execute_script(
                 "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);"
             )
-            tables, raw_tables, wide_tables, colab_button, setup_cell = chrome.execute_script(
-                "const article = document.querySelector('article') || document.documentElement;"
-                "const width = article.getBoundingClientRect().width;"
+            tables, raw_tables, colab_button, setup_cell = chrome.execute_script(
                 "return [document.querySelectorAll('table').length,"
                 " Array.from(document.querySelectorAll('p')).filter(p => p.textContent.trim().startsWith('| ')).length,"
-                " Array.from(document.querySelectorAll('table')).filter(t => !t.closest('details:not([open])'))"
-                "  .filter(t => t.getBoundingClientRect().width > width + 1).length,"
                 " !!document.querySelector('a[href*=\"colab.research.google.com\"]'),"
                 " document.documentElement.textContent.includes('\"google.colab\" in sys.modules')];"
             )
+            raw_tex, stderr, overflow = chrome.execute_script(LOOKS)
             report[page] = {
                 "missing": False,
                 "title": chrome.title,
@@ -161,7 +191,9 @@ def check_pages(
                 "broken": [src for src, ok in images if not ok],
                 "tables": tables,
                 "raw_tables": raw_tables,
-                "wide_tables": wide_tables,
+                "raw_tex": raw_tex,
+                "stderr": stderr,
+                "overflow": overflow,
                 "colab_button": colab_button,
                 "setup_cell": setup_cell,
             }

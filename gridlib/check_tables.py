@@ -77,7 +77,7 @@ def targets_table(check: dict) -> list[dict]:
 
 def _largest(drops: list[tuple[float, str]]) -> str:
     change, where = min(drops)
-    return f"{where}: {change:+.1f}" if change < 0 else "none"
+    return f"{change:+.1f} ({where})" if change < 0 else "none"
 
 
 def recipe_comparison(checks: dict[str, dict], splits: tuple[str, ...] = ("train", "heldout")) -> list[dict]:

@@ -168,11 +168,12 @@ def compare(before: list[dict], after: list[dict], target: str) -> list[dict]:
     ]
 
 
-def targets(rows: list[dict], splits: tuple[str, ...] = TARGET_SPLITS) -> list[dict]:
+def targets(rows: list[dict], splits: tuple[str, ...] = TARGET_SPLITS, relative: bool = False) -> list[dict]:
     """The book's targets on each split, judged twice: `met` on the measured rates, and `sure` when the
     whole 95% interval (Wilson for a rate, Newcombe for a change) lies on the right side of the line.
 
-    - the erased style's rate after is at most MAX_TARGET_LEFT;
+    - the erased style's rate after is at most MAX_TARGET_LEFT; with `relative`, at most MAX_TARGET_LEFT of the
+      original model's own rate (for CLIP on SD1.4, whose judge calls only part of the original's images Van Gogh);
     - every preserved style's rate drops by at most MAX_DROP_POINTS points;
     - shape and colour accuracy drop by at most MAX_DROP_POINTS points for every style, the erased one included.
     """
@@ -182,7 +183,10 @@ def targets(rows: list[dict], splits: tuple[str, ...] = TARGET_SPLITS) -> list[d
         if row["role"] == "erased":
             hits, trials = row["style_after"]
             rate, upper = hits / trials, wilson_interval(hits, trials)[1]
-            checks.append(_check(f"{name}: style left <= {MAX_TARGET_LEFT:.0%}", rate, rate <= MAX_TARGET_LEFT, upper <= MAX_TARGET_LEFT))
+            before = row["style_before"][0] / row["style_before"][1]
+            line = MAX_TARGET_LEFT * before if relative else MAX_TARGET_LEFT
+            label = f"style left <= {MAX_TARGET_LEFT:.0%} of the original's" if relative else f"style left <= {MAX_TARGET_LEFT:.0%}"
+            checks.append(_check(f"{name}: {label}", rate, rate <= line, upper <= line))
         measures = ("shape", "colour") if row["role"] == "erased" else ("style", "shape", "colour")
         for measure in measures:
             after, before = row[f"{measure}_after"], row[f"{measure}_before"]
@@ -226,3 +230,9 @@ def judged_as(records: list[dict], style: str, splits: tuple[str, ...] = TARGET_
         if record["style"] == style and record["split"] in splits:
             counts[record["judged_style"]] += 1
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def judged_examples(records: list[dict], style: str, count: int = 4) -> list[tuple[str, int]]:
+    """Up to `count` (prompt, image seed) pairs whose image the judge called `style`, in the records' order: the images
+    to show beside a rate. `generate(model, [prompt], [noise_seed(prompt, seed)])` makes the same image again."""
+    return [(r["prompt"], r["seed"]) for r in records if r["judged_style"] == style][:count]

@@ -51,3 +51,15 @@ def percent_over_runs(counts: list[tuple[int, int]]) -> str:
         return pooled
     low, high = run_interval([k / n for k, n in counts if n])
     return pooled.removesuffix(")") + f"; runs {100 * low:.0f}–{100 * high:.0f})"
+
+
+def record_table(record: dict, prefix: str = "") -> list[dict]:
+    """A JSON record (a training log, say) as two-column rows, nested keys joined by dots: readable, never cut off."""
+    rows = []
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += record_table(value, f"{name}.")
+        else:
+            rows.append({"field": name, "value": f"{value:.4g}" if isinstance(value, float) else str(value)})
+    return rows

@@ -124,24 +124,28 @@ def loss_curve(losses: list[float], window: int = 25, title: str = "ESD-X traini
 
 
 def concept_map_figure(x_t: torch.Tensor, maps: dict[str, torch.Tensor], size: float = 1.3) -> Figure:
-    """One column per training example: its x_t (first 3 channels), then each per-example weight map
-    (`concept_maps`), relative to a plain MSE's weight, on the colour scale of `show_weight_map`."""
+    """One column per training example: its x_t (first 3 channels, stretched to the full colour range), then each
+    per-example weight map (`concept_maps`) relative to a plain MSE's weight. Each map's row has its own colour
+    scale, centred on 1 and spanning that map's range (its colour bar says how far), so every row shows its pattern."""
     count, height, width = x_t.shape[0], *x_t.shape[-2:]
     relative = {name: (weights[:, 0] * height * width).cpu().numpy() for name, weights in maps.items()}
-    norm = _weight_norm(np.concatenate([r.ravel() for r in relative.values()]))
     figsize = (size * count + 2.4, size * (1 + len(maps)))
     fig, axes = plt.subplots(1 + len(maps), count, figsize=figsize, squeeze=False, layout="constrained")
     for column in range(count):
         rgb = x_t[column, :3].float().cpu()
         axes[0, column].imshow(((rgb - rgb.min()) / (rgb.max() - rgb.min() + 1e-8)).permute(1, 2, 0).numpy())
-        for row, values in enumerate(relative.values(), start=1):
+    for row, values in enumerate(relative.values(), start=1):
+        spread = max(float(np.abs(values - 1).max()), 1e-3)
+        norm = TwoSlopeNorm(vcenter=1.0, vmin=1 - spread, vmax=1 + spread)
+        for column in range(count):
             image = axes[row, column].imshow(values[column], cmap="RdBu_r", norm=norm)
+        fig.colorbar(image, ax=axes[row].tolist(), shrink=0.8, format="%.2f")
     for row, name in enumerate(("x_t", *maps)):
         axes[row, 0].set_ylabel(name.replace(", ", "\n"), fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(image, ax=axes.ravel().tolist(), label="weight / plain MSE", shrink=0.6)
+    fig.suptitle("each map: weight / plain MSE's weight, on its own scale", fontsize=10)
     return fig
 
 

@@ -98,7 +98,7 @@ def test_t4_fit_measures_both_chapters_on_the_sd_code_path(tmp_path):
     )
     assert json.loads(out.read_text()) == row
     assert row["chapter3_peak_GiB"] > 0 and row["chapter4_peak_GiB"] > 0 and row["judged"] == 2 * row["batch_size"]
-    assert row["chapter4_images"] == 8 * 2 * 2 * 12 + 5 * 2 * 5
+    assert row["chapter4_images"] == 2 * (8 * 2 * 2 * 2 + 5 * 5)  # 2 models x (8 styles x 2 splits x 2 cases x 2 seeds + the grid)
 
 
 def test_t4_fit_refuses_no_iterations(capsys):

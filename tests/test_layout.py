@@ -11,7 +11,7 @@ LAYERS = {
     "core": "checks files masks models esd sampling prompts concept_maps train_config train weights offline inversion reference toyworld",
     "measure": "stats judges measure fidelity settings",
     "studies": "studies runs experiments attacks results presets",
-    "book": "tables study_tables check_tables attack_tables claims viz book glue",
+    "book": "tables study_tables check_tables attack_tables claims findings viz book glue",
     "command line": "arguments cli __main__",
 }
 LAYER_OF = {module: rank for rank, names in enumerate(LAYERS.values()) for module in names.split()}

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from gridlib.judges import Judgement
-from gridlib.measure import add_distances, compare, judge_cases, judged_as, noise_seed, rates, targets
+from gridlib.measure import add_distances, compare, judge_cases, judged_as, judged_examples, noise_seed, rates, targets
 from gridlib.prompts import PromptCase
 from gridlib.sampling import generate
 
@@ -112,3 +112,21 @@ def test_judged_as_counts_what_the_images_of_one_style_became():
     ]
     assert judged_as(records, "van_gogh") == {"seurat": 2, "photo": 1, "van_gogh": 1}
     assert list(judged_as(records, "van_gogh", ("unseen",))) == ["mondrian"]
+
+
+def test_relative_targets_hold_the_erased_style_against_the_originals_own_rate():
+    """CLIP calls only part of SD1.4's own Van Gogh images Van Gogh: the SD target is a tenth of that rate, with intervals."""
+    row = {"split": "heldout", "style": "Vincent van Gogh", "role": "erased", "style_before": (60, 100), "style_after": (5, 100)}
+    row |= {f"{m}_{when}": (0, 0) for m in ("shape", "colour") for when in ("before", "after")}
+    (absolute,) = targets([row])
+    (relative,) = targets([row], relative=True)
+    assert absolute["met"] and relative["met"] and not relative["sure"]  # 5% <= 6%, but Wilson's upper 11% > 6%
+    row["style_after"] = (8, 100)
+    assert targets([row])[0]["met"] and not targets([row], relative=True)[0]["met"]
+    assert "of the original's" in targets([row], relative=True)[0]["target"]
+
+
+def test_judged_examples_are_the_first_images_the_judge_called_the_style():
+    records = [{"prompt": f"p{i}", "seed": 5000 + i % 2, "judged_style": "van_gogh" if i % 3 == 0 else "photo"} for i in range(10)]
+    assert judged_examples(records, "van_gogh", count=3) == [("p0", 5000), ("p3", 5001), ("p6", 5000)]
+    assert judged_examples(records, "mondrian") == []

@@ -20,6 +20,8 @@ def _isolated(notebook: str, tmp_path) -> dict:
     parameters = dict(TEST_PARAMETERS.get(notebook, {}))
     if notebook.endswith("03_training.ipynb"):
         parameters["out_dir"] = str(tmp_path / "van_gogh")
+    if notebook.endswith("intro.ipynb"):
+        parameters["out_dir"] = str(tmp_path / "intro")
     if notebook.endswith(("04_evaluation.ipynb", "07_really_gone.ipynb")):
         parameters["erasure_dir"] = str(tmp_path / "van_gogh")
     if notebook.endswith("05_ablations.ipynb"):
@@ -91,15 +93,16 @@ def test_notebook_runs_on_the_toy_model(notebook, executed_book):
 
 @pytest.mark.slow
 def test_the_built_book_shows_every_page_with_its_figures(executed_book):
-    """Render the executed book and open each page in headless Chromium: present, titled, no broken image, no table
-    wider than the text column, and the Colab setup cell on every page with a Colab button."""
+    """Render the executed book and open each page in headless Chromium: present, titled, no broken image, no raw TeX,
+    no stderr output, nothing wider than the text column, and the Colab setup cell on every page with a Colab button."""
     if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
         pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
     html = render_html(executed_book / "stage", executed_book / "html")
     report = check_pages(html, screenshots=executed_book / "screenshots")
     for page, seen in report.items():
         assert not seen["missing"], f"{page} was not built"
-        assert seen["title"] and not seen["broken"] and not seen["raw_tables"] and not seen["wide_tables"], (page, seen)
+        assert seen["title"] and not seen["broken"] and not seen["raw_tables"], (page, seen)
+        assert not seen["raw_tex"] and not seen["stderr"] and not seen["overflow"], (page, seen)
         assert seen["setup_cell"] or not seen["colab_button"], (page, seen)
     for chapter in ("notebooks/01_grid_masks.html", "notebooks/04_evaluation.html", "book/toyworld.html"):
         assert report[chapter]["images"] >= 2, (chapter, report[chapter])

@@ -4,7 +4,7 @@ import torch
 from gridlib.esd import esd_target
 from gridlib.judges import ClipJudge, ToyJudge
 from gridlib.offline import save_tiny_clip
-from gridlib.prompts import SD_VAN_GOGH_PROMPTS
+from gridlib.prompts import NO_ARTIST, SD_VAN_GOGH_PROMPTS
 from gridlib.settings import SD, TOY, make_judge, recipe, style_suite, tier_settings
 from gridlib.toyworld.prompts import VAN_GOGH_PROMPTS
 from gridlib.train import TrainConfig
@@ -35,13 +35,21 @@ def test_the_toy_recipe_changes_only_its_measured_values():
 
 
 def test_sd_evaluation_settings_follow_sd14s_model_card_and_fit_a_t4():
-    assert (SD.sample_steps, SD.guidance) == (50, 7.5) and (TOY.sample_steps, TOY.guidance) == (10, 2.5)
+    """SD1.4 at its model card's guidance, with DPM-Solver++ in 25 steps; the toy model at the setting its fidelity chose."""
+    assert (SD.sample_steps, SD.scheduler, SD.guidance) == (25, "dpm++", 7.5) and (TOY.sample_steps, TOY.scheduler, TOY.guidance) == (
+        10,
+        "ddim",
+        2.5,
+    )
     assert SD.batch_size <= 4  # a guided pass of 8 latents; the VAE decodes one image at a time
     assert SD.test_prompt == "a painting by Vincent van Gogh" and SD.test_seeds == (5000, 5001, 5002, 5003, 5004)
-    assert all(SD.cases_per_style % len(prompts) == 0 for prompts in style_suite("sd14").heldout_prompts.values())
+    phrasings = {style: len({case.phrasing for case in style_suite("sd14").cases if case.split == "heldout" and case.style == style})
+                 for style in style_suite("sd14").styles}  # fmt: skip
+    assert all(SD.cases_per_style % count == 0 for count in phrasings.values())  # every phrasing equally often
+    assert len(SD.image_seeds) == len(TOY.image_seeds) == 2  # `moved` needs two seeds of a case
 
 
 def test_make_judge_reads_a_local_clip_folder_and_the_toy_classifier(tmp_path):
     assert isinstance(make_judge("toy"), ToyJudge)
     judge = make_judge("sd14", str(save_tiny_clip(tmp_path / "clip")), device="cpu")
-    assert isinstance(judge, ClipJudge) and judge.labels == style_suite("sd14").styles
+    assert isinstance(judge, ClipJudge) and judge.labels == (*style_suite("sd14").styles, *NO_ARTIST)

@@ -23,7 +23,7 @@ from gridlib.study_tables import (
     study_label,
     study_tables,
 )
-from gridlib.tables import markdown_table, percent_over_runs, percent_with_interval
+from gridlib.tables import markdown_table, percent_over_runs, percent_with_interval, record_table
 
 RESULTS = Path(__file__).parent.parent / "results"
 
@@ -224,5 +224,25 @@ def test_the_recipe_comparison_counts_targets_per_run_and_finds_the_largest_pool
     (line,) = recipe_comparison({"a recipe": {"runs": [run(1, 8, 4), run(0, 6, 2)]}})
     assert line["targets met, run by run"] == "4, 2 of 4"
     assert line["Van Gogh left, held-out"] == "5.0% (1–24; runs 0–69)"  # 1 of 20 images, runs pooled; 10% and 0% by run
-    assert line["other styles, largest drop"] == "heldout / mondrian style: -10.0"
-    assert line["content, largest drop"] == "heldout / mondrian shape: -30.0"  # unseen split not judged
+    assert line["other styles, largest drop"] == "-10.0 (heldout / mondrian style)"
+    assert line["content, largest drop"] == "-30.0 (heldout / mondrian shape)"  # unseen split not judged
+
+
+def test_the_findings_are_read_from_the_committed_files():
+    from gridlib.findings import attack_findings, erasure_findings, mask_findings
+
+    erasure = erasure_findings(read_results(RESULTS / "toy_erasure.json"))
+    assert erasure["runs"] == "3" and erasure["targets_met"].endswith("of 24") and "runs" in erasure["target_after"]
+    masks = mask_findings(read_results(RESULTS / "masks_noise.json"))
+    assert masks["grid_runs"] == "5" and isinstance(masks["grid_resolved"], bool) and " ± " in masks["grid_left_change"]
+    attack = attack_findings(read_results(RESULTS / "attacks.json"))
+    assert attack["attack_steps"] == "300" and attack["attack_ceiling"].startswith("100.0%")
+
+
+def test_a_record_reads_as_two_columns_with_dotted_keys():
+    rows = record_table({"steps": 6000, "lr": 0.001234567, "accuracy": {"style": {"seurat": 0.99}}})
+    assert rows == [
+        {"field": "steps", "value": "6000"},
+        {"field": "lr", "value": "0.001235"},
+        {"field": "accuracy.style.seurat", "value": "0.99"},
+    ]
