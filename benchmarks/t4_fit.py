@@ -1,6 +1,6 @@
 """Does the whole book fit a T4? Chapters 3 and 4 at their SD defaults, on SD1.4's full architecture.
 
-    python benchmarks/t4_fit.py --model sd14-arch --device cuda     # on a GPU: the figures for book/setup.md
+    python benchmarks/t4_fit.py --model sd14-arch --device cuda     # on a GPU: the figures for book/setup.ipynb
     python benchmarks/t4_fit.py --model tiny --device cpu           # the same code path in seconds (tests)
 
 Everything is built offline from configurations with random weights: SD1.4's UNet, VAE and CLIP
@@ -29,7 +29,7 @@ from gridlib.models import load_model, sd14_random_model
 from gridlib.offline import clip_vit_l14_config, random_clip_processor, save_tiny_clip
 from gridlib.prompts import TEST_PROMPT, judge_labels
 from gridlib.sampling import generate
-from gridlib.settings import SD, recipe, style_suite
+from gridlib.settings import SD, evaluation_images, recipe
 from gridlib.train import Trainer
 
 GIB = 2**30
@@ -107,9 +107,7 @@ def measure(args: argparse.Namespace) -> dict:
         )
     labels = judge(torch.cat(images))
     seconds_per_image = (time.perf_counter() - began) / (2 * SD.batch_size)
-    styles = len(style_suite("sd14").styles)
-    # both models: every style and split's cases on each image seed, then the 5-prompt comparison grid
-    chapter4_images = 2 * (styles * 2 * SD.cases_per_style * len(SD.image_seeds) + 5 * len(SD.test_seeds))
+    chapter4_images = evaluation_images("sd14")
     row.update(
         chapter4_peak_GiB=round(peak_memory_gib(device), 3),
         chapter4_s_per_image=seconds_per_image,

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 NOTEBOOKS = (
     "book/intro.ipynb",
+    "book/setup.ipynb",
     "book/toyworld.ipynb",
     "notebooks/01_grid_masks.ipynb",
     "notebooks/02_esd_x_objective.ipynb",

@@ -219,13 +219,12 @@ def main(argv: list[str] | None = None) -> None:
         runpy.run_path(str(script), run_name="__main__")
         return
     parser = build_parser()
-    args, _ = parser.parse_known_args(argv)
+    args = parser.parse_args(argv)  # every command's flags checked here; unknown ones are refused
     if args.command in PLANNERS:
         run_results_command(argv)
     elif args.command == "reproduce":
         reproduce(args.name, args.list)
     elif args.command == "train":
-        args = parser.parse_args(argv)
         try:
             train(args)
         except ValueError as error:

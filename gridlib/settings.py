@@ -42,9 +42,19 @@ TOY = TierSettings("toy", sample_steps=10, scheduler="ddim", guidance=2.5, batch
                    judge="toy")  # fmt: skip
 # SD1.4 at its model card's guidance 7.5, with DPM-Solver++ in 25 steps instead of DDIM's 50; 4 images per batch keep
 # the UNet's guided pass at batch 8. Chapter 4 asks 2 cases per style and split (one per phrasing) on 2 image seeds: with
-# the comparison grid, 178 images, estimated at about 14 min on a T4 (book/setup.md); `cases_per_style = 12` asks every one.
+# the comparison grid, 178 images, estimated at about 14 min on a T4 (book/setup.ipynb); `cases_per_style = 20` asks every one.
 SD = TierSettings("sd", sample_steps=25, scheduler="dpm++", guidance=7.5, batch_size=4, cases_per_style=2, image_seeds=(5000, 5001),
                   judge=CLIP_MODEL_ID)  # fmt: skip
+
+
+def evaluation_images(model_name: str) -> int:
+    """How many images chapter 4 makes at the tier's defaults: both models, every style and split's cases on each image
+    seed, then the comparison grid (its 5 prompts on the test seeds)."""
+    from .measure import sample_cases
+
+    tier = tier_settings(model_name)
+    cases = len(sample_cases(style_suite(model_name).cases, tier.cases_per_style))
+    return 2 * (cases * len(tier.image_seeds) + 5 * len(tier.test_seeds))
 
 
 def tier_settings(model_name: str) -> TierSettings:

@@ -53,6 +53,7 @@ def test_study_flags_build_the_study_on_the_right_base():
         (["attack", "--lr", "1e-3"], "unrecognized arguments: --lr"),
         (["fidelity", "--splits", "heldout,later"], "--splits must come from"),
         (["train", "--model", "toy"], "the following arguments are required: --out"),
+        (["reproduce", "toy_erasure", "--seeds", "4"], "unrecognized arguments: --seeds 4"),
     ],
 )
 def test_bad_commands_are_refused_with_one_clear_error_before_anything_runs(tmp_path, capsys, argv, message):

@@ -26,6 +26,7 @@ from gridlib.study_tables import (
 from gridlib.tables import markdown_table, percent_over_runs, percent_with_interval, record_table
 
 RESULTS = Path(__file__).parent.parent / "results"
+ROOT = RESULTS.parent
 
 
 def test_study_tables_fit_the_page_and_fold_the_full_table_away():
@@ -246,3 +247,26 @@ def test_a_record_reads_as_two_columns_with_dotted_keys():
         {"field": "lr", "value": "0.001235"},
         {"field": "accuracy.style.seurat", "value": "0.99"},
     ]
+
+
+def test_the_memory_finding_reads_the_equal_precision_gpu_rows():
+    from gridlib.findings import memory_findings
+
+    found = memory_findings(read_results(ROOT / "benchmarks" / "results.jsonl"))
+    assert found == {"gridlib_peak": "3.69 GiB", "reference_peak": "12.09 GiB", "memory_gpu": "an NVIDIA H200"}
+    assert memory_findings([]) == {}
+
+
+def test_gpu_expectations_come_from_the_measured_rows_and_mark_the_t4_as_an_estimate():
+    import json
+
+    from gridlib.findings import gpu_expectations
+
+    fit = read_results(ROOT / "benchmarks" / "t4_fit.jsonl")[-1]
+    chapters = json.loads((ROOT / "benchmarks" / "chapters_fit_h200.json").read_text())
+    rows = gpu_expectations(fit, chapters, chapter4_images=178, steps_ratio=0.5)
+    assert list(rows[0]) == ["at the SD defaults", "NVIDIA H200 (measured)", "T4 (estimate)"]
+    assert [row["NVIDIA H200 (measured)"] for row in rows[:3]] == ["4.23 GiB", "5.70 GiB", "5.96 GiB"]
+    iteration = next(row for row in rows if row["at the SD defaults"].startswith("one training iteration"))
+    assert (iteration["NVIDIA H200 (measured)"], iteration["T4 (estimate)"]) == ("1.04 s", "16 s")
+    assert rows[-3]["NVIDIA H200 (measured)"] == "56 s"  # 178 images x 0.625 s x half the steps
