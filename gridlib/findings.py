@@ -10,7 +10,7 @@ import statistics
 from .attack_tables import pooled_rate
 from .check_tables import recipe_comparison
 from .measure import pooled_counts
-from .study_tables import compare_settings, content_changes, run_meets_targets
+from .study_tables import compare_settings, content_changes, largest_drop, run_meets_targets
 from .tables import percent_with_interval
 
 
@@ -149,3 +149,38 @@ def concept_map_findings(study: dict, against: str = "none") -> dict[str, object
         "runs_per_setting": str(len(study["study"]["seeds"])),
         "passes": f"{passes['forward']} forward and {passes['backward']} backward",
     }
+
+
+def fidelity_findings(result: dict, steps: int, guidance: float) -> dict[str, str]:
+    """The original toy model under one sampler setting (`gridlib.fidelity`'s file): its weakest style's share of
+    images drawn in style, and its weakest style's share of requested content (shape and colour checks pooled)."""
+    from .fidelity import counts_by_setting
+
+    found = {}
+    for measure in ("style", "content"):
+        by_style = counts_by_setting(result["rows"], measure)[(steps, guidance)]
+        style = min(by_style, key=lambda name: by_style[name][0] / by_style[name][1])
+        hits, trials = by_style[style]
+        found[f"weakest_{measure}"] = f"{style} {percent_with_interval((hits, trials))}, {hits} of {trials}"
+    return found
+
+
+def setting_findings(study: dict, setting: str) -> dict[str, str]:
+    """One setting of a study: the runs meeting the targets, Van Gogh left (mean over runs), his mean content change and
+    the other styles' largest mean drop (points, over runs), and the mean training time per run."""
+    (entry,) = [entry for entry in study["results"] if entry["setting"] == setting]
+    runs = entry["runs"]
+    found = {
+        "met": f"{sum(run_meets_targets(study, run) for run in runs)} of {len(runs)}",
+        "left": f"{100 * statistics.fmean(run['target_left'] for run in runs):.1f}%",
+        "others_drop": "{} {:+.1f}".format(*largest_drop(study, entry)[:2]),
+        "train_s": f"{statistics.fmean(run['train_s'] for run in runs):.0f} s",
+    }
+    if study.get("baseline_content"):
+        found["target_content"] = f"{statistics.fmean(content_changes(study, run)[study['target']] for run in runs):+.1f}"
+    return found
+
+
+def comparison_values(row: dict) -> dict[str, str]:
+    """One `check_tables.recipe_comparison` row's values under short names, for a page's prose."""
+    return {"met": row["targets met, run by run"], "left": row["Van Gogh left, held-out"], "content": row["content, largest drop"]}

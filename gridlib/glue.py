@@ -21,3 +21,9 @@ def glue(name: str, value: object) -> None:
         print(f"{name}: {value}")
         return
     myst_glue(name, _Text(value), display=False)
+
+
+def glue_all(prefix: str, values: dict) -> None:
+    """Glue every value of `values` as `prefix_name` (as `name` where `prefix` is empty): a findings dict in one call."""
+    for name, value in values.items():
+        glue(f"{prefix}_{name}" if prefix else name, value)

@@ -10,7 +10,8 @@ def test_a_glued_value_is_shown_as_its_text(monkeypatch):
     monkeypatch.setattr("myst_nb.glue", lambda name, value, display: shown.append((name, repr(value), display)))
     glue_module.glue("left", "0.2% (0–1)")
     glue_module.glue("runs", 3)
-    assert shown == [("left", "0.2% (0–1)", False), ("runs", "3", False)]
+    glue_module.glue_all("recipe", {"met": "24 of 24"})
+    assert shown == [("left", "0.2% (0–1)", False), ("runs", "3", False), ("recipe_met", "24 of 24", False)]
 
 
 def test_without_myst_nb_the_value_is_printed(monkeypatch, capsys):

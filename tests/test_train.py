@@ -136,7 +136,7 @@ def test_resume_refuses_a_checkpoint_from_another_config(tiny, tmp_path):
         train_erasure(load_model("tiny", device="cpu"), TrainConfig(seed=1, **QUICK), tmp_path, resume=True, progress=False)
 
 
-TRAIN_ARGS = "train --model tiny --device cpu --iterations 60 --lr 0.001 --xt-source sample --ddim-steps 10 --checkpoint-every 5 --seed 3"
+TRAIN_ARGS = "train --model tiny --device cpu --iterations 30 --lr 0.001 --xt-source sample --ddim-steps 10 --checkpoint-every 5 --seed 3"
 TRAIN_COMMAND = [sys.executable, "-m", "gridlib", *TRAIN_ARGS.split()]
 # The same command in a process that kills itself (SIGKILL, no clean-up) right after iteration KILL_AT: a hook, not a timer
 KILLED_TRAINING = (
@@ -169,14 +169,14 @@ def test_killed_training_resumes_bitwise_identical(tmp_path):
     """SIGKILL a training run three times at chosen iterations, resume each time, and compare with a clean run."""
     subprocess.run([*TRAIN_COMMAND, "--out", str(tmp_path / "clean")], env=CHILD_ENV, check=True, capture_output=True)
     interrupted, reached = tmp_path / "interrupted", []
-    for kill_at in (7, 20, 43):  # checkpoints every 5; at 20 the kill comes just before the checkpoint is written
+    for kill_at in (7, 15, 23):  # checkpoints every 5; at 15 the kill comes just before the checkpoint is written
         command = [sys.executable, "-c", KILLED_TRAINING, str(kill_at), *TRAIN_ARGS.split(), "--out", str(interrupted), "--resume"]
         killed = subprocess.run(command, env=CHILD_ENV, capture_output=True)
         assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
         reached.append(_checkpointed_iteration(interrupted))
         for leftover in interrupted.glob("*.safetensors"):  # every file under its real name is complete
             load_file(leftover)
-    assert reached == [5, 15, 40]
+    assert reached == [5, 10, 20]
     subprocess.run([*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV, check=True, capture_output=True)
     clean, resumed = load_erasure(tmp_path / "clean"), load_erasure(interrupted)
     assert clean[1]["loss_history"] == resumed[1]["loss_history"]
