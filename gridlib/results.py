@@ -106,7 +106,7 @@ def read_results(path: str | Path) -> dict | list[dict] | None:
 def provenance(result: dict) -> str:
     """One line on where a results file comes from: its command, time and machine."""
     run = result["run"]
-    return f"`{run['command']}`: {run['wall_time_s'] / 60:.0f} min on {run['hardware']}, {run['date']}"
+    return f"{run['command']}: {run['wall_time_s'] / 60:.0f} min on {run['hardware']}, {run['date']}"
 
 
 def without_time(result):

@@ -15,30 +15,19 @@ def _command(flags: str, *more: str, script: Path = BENCHMARK) -> list[str]:
 
 
 @pytest.mark.slow
-def test_benchmark_compares_equals_and_writes_one_line_per_setting(tmp_path):
-    """The sampled route, where the time without x_t is a real subtraction (the noise route's processes are run by
-    the rounds test below, and its losses compared in the paired test)."""
+def test_rounds_run_each_setting_in_rotation_compare_equals_and_report_their_median(tmp_path):
+    """Each setting in its own process, two rounds in rotation, on the sampled route, where the time without x_t is a
+    real subtraction; the same draws give the same losses (the paired test runs the noise route and the lean reference)."""
     out = tmp_path / "results.jsonl"
-    command = _command(
-        "--model tiny --iterations 2 --warmup 1 --ddim-steps 4 --sources sample --implementations reference,gridlib --out", str(out)
-    )
+    command = _command("--model tiny --quick --rounds 2 --ddim-steps 4 --sources sample --out", str(out))
     table = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     reference, ours = (json.loads(line) for line in out.read_text().splitlines())
-    assert [row["implementation"] for row in (reference, ours)] == ["reference", "gridlib"]  # the paired test adds the lean reference
+    assert [row["implementation"] for row in (reference, ours)] == ["reference", "gridlib"]  # --quick compares the two the targets name
     assert ours["losses"] == pytest.approx(reference["losses"], rel=1e-4)  # same draws, same loss: a comparison of equals
     assert 0 < ours["s_without_xt"] <= ours["s_per_iteration"] and ours["peak_memory_GiB"] > 0
-    assert "speed-up" in table and table.count("gridlib") == 1
-
-
-@pytest.mark.slow
-def test_rounds_run_each_setting_in_rotation_and_report_their_median(tmp_path):
-    out = tmp_path / "results.jsonl"
-    command = _command("--model tiny --quick --rounds 2 --sources noise --out", str(out))
-    subprocess.run(command, capture_output=True, text=True, check=True)
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [row["implementation"] for row in rows] == ["reference", "gridlib"]  # --quick compares the two the targets name
-    for row in rows:
+    for row in (reference, ours):
         assert row["rounds"] == 2 and row["s_per_iteration"] == pytest.approx(sum(row["s_per_iteration_by_round"]) / 2)
+    assert "speed-up" in table and table.count("gridlib") == 1
 
 
 @pytest.mark.slow
