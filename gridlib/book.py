@@ -38,12 +38,12 @@ NOTEBOOKS = (
 # Small parameters for the test suite: every cell runs, on the toy model, in about a minute per chapter.
 TEST_PARAMETERS = {
     "book/intro.ipynb": {"iterations": 2},
-    "book/toyworld.ipynb": {"sample_steps": 4, "cases_per_style": 2},
+    "book/toyworld.ipynb": {"sample_steps": 2, "cases_per_style": 2},
     "notebooks/03_training.ipynb": {"iterations": 4},
-    "notebooks/04_evaluation.ipynb": {"cases_per_style": 2, "sample_steps": 4, "comparison_seeds": [5000, 5001]},
-    "notebooks/07_really_gone.ipynb": {"attack_steps": 3, "attack_pictures": 8, "sample_steps": 4, "cases_per_style": 2},
-    "notebooks/05_ablations.ipynb": {"iterations": 3, "cases_per_style": 2},
-    "notebooks/06_concept_masks.ipynb": {"iterations": 3, "cases_per_style": 2},
+    "notebooks/04_evaluation.ipynb": {"cases_per_style": 2, "sample_steps": 2, "comparison_seeds": [5000, 5001]},
+    "notebooks/07_really_gone.ipynb": {"attack_steps": 3, "attack_pictures": 8, "sample_steps": 2, "cases_per_style": 2},
+    "notebooks/05_ablations.ipynb": {"iterations": 2, "cases_per_style": 2, "sample_steps": 2},
+    "notebooks/06_concept_masks.ipynb": {"iterations": 2, "cases_per_style": 2, "sample_steps": 2},
 }
 
 

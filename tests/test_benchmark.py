@@ -15,19 +15,17 @@ def _command(flags: str, *more: str, script: Path = BENCHMARK) -> list[str]:
 
 
 @pytest.mark.slow
-def test_rounds_run_each_setting_in_rotation_compare_equals_and_report_their_median(tmp_path):
-    """Each setting in its own process, two rounds in rotation, on the sampled route, where the time without x_t is a
-    real subtraction; the same draws give the same losses (the paired test runs the noise route and the lean reference)."""
+def test_rounds_run_each_setting_in_its_own_process_and_report_their_median(tmp_path):
+    """gridlib's step in its own process, two rounds, on the sampled route, where the time without x_t is a real
+    subtraction (the paired test compares every implementation's losses on the same draws)."""
     out = tmp_path / "results.jsonl"
-    command = _command("--model tiny --quick --rounds 2 --ddim-steps 4 --sources sample --out", str(out))
+    command = _command("--model tiny --quick --rounds 2 --ddim-steps 4 --sources sample --implementations gridlib --out", str(out))
     table = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    reference, ours = (json.loads(line) for line in out.read_text().splitlines())
-    assert [row["implementation"] for row in (reference, ours)] == ["reference", "gridlib"]  # --quick compares the two the targets name
-    assert ours["losses"] == pytest.approx(reference["losses"], rel=1e-4)  # same draws, same loss: a comparison of equals
+    (ours,) = (json.loads(line) for line in out.read_text().splitlines())
+    assert ours["implementation"] == "gridlib" and ours["rounds"] == 2
+    assert ours["s_per_iteration"] == pytest.approx(sum(ours["s_per_iteration_by_round"]) / 2)
     assert 0 < ours["s_without_xt"] <= ours["s_per_iteration"] and ours["peak_memory_GiB"] > 0
-    for row in (reference, ours):
-        assert row["rounds"] == 2 and row["s_per_iteration"] == pytest.approx(sum(row["s_per_iteration_by_round"]) / 2)
-    assert "speed-up" in table and table.count("gridlib") == 1
+    assert "gridlib" in table
 
 
 @pytest.mark.slow

@@ -144,7 +144,7 @@ def test_a_short_erasure_lowers_the_van_gogh_rate(tmp_path):
     from gridlib.train import train_erasure
 
     suite, judge = toy_suite(), ToyJudge()
-    cases = sample_cases([case for case in suite.cases if case.split == "heldout" and case.style == "van_gogh"], 24)
+    cases = sample_cases([case for case in suite.cases if case.split == "heldout" and case.style == "van_gogh"], 12)
 
     def measure(model):
         records, _ = judge_cases(model, judge, cases, (5000,), steps=10, guidance=2.5, progress=False)

@@ -137,7 +137,6 @@ def test_resume_refuses_a_checkpoint_from_another_config(tiny, tmp_path):
 
 
 TRAIN_ARGS = "train --model tiny --device cpu --iterations 30 --lr 0.001 --xt-source sample --ddim-steps 10 --checkpoint-every 5 --seed 3"
-TRAIN_COMMAND = [sys.executable, "-m", "gridlib", *TRAIN_ARGS.split()]
 # The same command in a process that kills itself (SIGKILL, no clean-up) right after iteration KILL_AT: a hook, not a timer
 KILLED_TRAINING = (
     "import os, signal, sys\n"
@@ -165,9 +164,20 @@ def _checkpointed_iteration(folder) -> int:
 
 
 @pytest.mark.slow
+def _train_single_threaded(out, *flags: str) -> None:
+    """The training command in this process, single-threaded as the children run: the same arithmetic, bit for bit."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        main([*TRAIN_ARGS.split(), "--out", str(out), *flags])
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_killed_training_resumes_bitwise_identical(tmp_path):
-    """SIGKILL a training run three times at chosen iterations, resume each time, and compare with a clean run."""
-    subprocess.run([*TRAIN_COMMAND, "--out", str(tmp_path / "clean")], env=CHILD_ENV, check=True, capture_output=True)
+    """SIGKILL a training run three times at chosen iterations, resume each time, and compare with a clean run
+    (the clean run and the last resume in this process, to save process starts)."""
+    _train_single_threaded(tmp_path / "clean")
     interrupted, reached = tmp_path / "interrupted", []
     for kill_at in (7, 15, 23):  # checkpoints every 5; at 15 the kill comes just before the checkpoint is written
         command = [sys.executable, "-c", KILLED_TRAINING, str(kill_at), *TRAIN_ARGS.split(), "--out", str(interrupted), "--resume"]
@@ -177,7 +187,7 @@ def test_killed_training_resumes_bitwise_identical(tmp_path):
         for leftover in interrupted.glob("*.safetensors"):  # every file under its real name is complete
             load_file(leftover)
     assert reached == [5, 10, 20]
-    subprocess.run([*TRAIN_COMMAND, "--out", str(interrupted), "--resume"], env=CHILD_ENV, check=True, capture_output=True)
+    _train_single_threaded(interrupted, "--resume")
     clean, resumed = load_erasure(tmp_path / "clean"), load_erasure(interrupted)
     assert clean[1]["loss_history"] == resumed[1]["loss_history"]
     assert all(torch.equal(clean[0][k], resumed[0][k]) for k in clean[0])
