@@ -9,7 +9,6 @@ from dataclasses import fields
 
 from .train import TrainConfig
 
-COMMANDS = ("train", "check", "study", "attack", "fidelity", "reproduce", "bench", "book")
 BENCHMARKS = ("esd_step", "unet_forward", "attention_overhead", "t4_fit")
 
 

@@ -52,6 +52,18 @@ def attack_findings(study: dict) -> dict[str, str]:
     }
 
 
+def headline_findings(check: dict | None, masks: dict | None, attacks: dict | None) -> dict[str, object]:
+    """The findings the intro and the results page open with: the erasure check, the grid against plain ESD-X on the
+    recipe's route (with `grid_verdict`, "beyond" or "within" run-to-run noise), and the attack; a missing file's are left out."""
+    found: dict[str, object] = {}
+    for read, result in ((erasure_findings, check), (mask_findings, masks), (attack_findings, attacks)):
+        if result:
+            found.update(read(result))
+    if masks:
+        found["grid_verdict"] = "beyond" if found["grid_resolved"] else "within"
+    return found
+
+
 def memory_findings(rows: list[dict]) -> dict[str, str]:
     """Peak GPU memory of one ESD step on SD1.4's architecture, gridlib against the two-UNet reference at equal
     precision (`benchmarks/results.jsonl`'s bfloat16 rows on a GPU), and the GPU that measured it."""
@@ -122,8 +134,8 @@ def ablation_findings(study: dict, masks: tuple[str, ...] = ("grid3_center", "gr
     }
     for name, label in (("none", "plain"), ("grid3_center", "grid"), ("noise_equal_iterations", "noise")):
         if name in by:
-            found[f"loss_{label}"] = f"{statistics.fmean(run['final_loss'] for run in by[name]['runs']):.4f}"
-            found[f"targets_{label}"] = f"{sum(run_meets_targets(study, run) for run in by[name]['runs'])} of {len(by[name]['runs'])}"
+            each = setting_findings(study, name)
+            found[f"loss_{label}"], found[f"targets_{label}"] = each["final_loss"], each["met"]
     return found
 
 
@@ -167,7 +179,7 @@ def fidelity_findings(result: dict, steps: int, guidance: float) -> dict[str, st
 
 def setting_findings(study: dict, setting: str) -> dict[str, str]:
     """One setting of a study: the runs meeting the targets, Van Gogh left (mean over runs), his mean content change and
-    the other styles' largest mean drop (points, over runs), and the mean training time per run."""
+    the other styles' largest mean drop (points, over runs), and the mean training time and final loss per run."""
     (entry,) = [entry for entry in study["results"] if entry["setting"] == setting]
     runs = entry["runs"]
     found = {
@@ -175,6 +187,7 @@ def setting_findings(study: dict, setting: str) -> dict[str, str]:
         "left": f"{100 * statistics.fmean(run['target_left'] for run in runs):.1f}%",
         "others_drop": "{} {:+.1f}".format(*largest_drop(study, entry)[:2]),
         "train_s": f"{statistics.fmean(run['train_s'] for run in runs):.0f} s",
+        "final_loss": f"{statistics.fmean(run['final_loss'] for run in runs):.4f}",
     }
     if study.get("baseline_content"):
         found["target_content"] = f"{statistics.fmean(content_changes(study, run)[study['target']] for run in runs):+.1f}"

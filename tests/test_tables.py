@@ -270,3 +270,12 @@ def test_gpu_expectations_come_from_the_measured_rows_and_mark_the_t4_as_an_esti
     iteration = next(row for row in rows if row["at the SD defaults"].startswith("one training iteration"))
     assert (iteration["NVIDIA H200 (measured)"], iteration["T4 (estimate)"]) == ("1.04 s", "16 s")
     assert rows[-3]["NVIDIA H200 (measured)"] == "56 s"  # 178 images x 0.625 s x half the steps
+
+
+def test_the_headline_findings_merge_the_three_files_and_leave_out_a_missing_one():
+    from gridlib.findings import headline_findings
+
+    erasure, masks, attacks = (read_results(RESULTS / name) for name in ("toy_erasure.json", "masks_noise.json", "attacks.json"))
+    found = headline_findings(erasure, masks, attacks)
+    assert found["grid_verdict"] == ("beyond" if found["grid_resolved"] else "within") and "attack_recovered" in found
+    assert "targets_met" in found and not {"grid_verdict", "grid_runs"} & set(headline_findings(erasure, None, attacks))
