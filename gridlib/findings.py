@@ -43,10 +43,12 @@ def mask_findings(study: dict, first: str = "none", second: str = "grid3_center"
 
 
 def attack_findings(study: dict) -> dict[str, str]:
-    """The inversion attack on ESD-X, and on the original model (the attack's ceiling), runs pooled."""
+    """The inversion attack on ESD-X (its rate and how many images it pools), and on the original model (the attack's
+    ceiling), runs pooled."""
     rows = {row["variant"]: row for row in study["summary"]}
     return {
         "attack_recovered": pooled_rate(rows["esd_x"]["van_gogh_after_attack"]),
+        "attack_images": str(rows["esd_x"]["van_gogh_after_attack"]["images"]),
         "attack_ceiling": pooled_rate(rows["original"]["van_gogh_after_attack"]),
         "attack_steps": str(study["study"]["inversion"]["steps"]),
     }

@@ -237,7 +237,7 @@ def test_the_findings_are_read_from_the_committed_files():
     masks = mask_findings(read_results(RESULTS / "masks_noise.json"))
     assert masks["grid_runs"] == "5" and isinstance(masks["grid_resolved"], bool) and " ± " in masks["grid_left_change"]
     attack = attack_findings(read_results(RESULTS / "attacks.json"))
-    assert attack["attack_steps"] == "300" and attack["attack_ceiling"].startswith("100.0%")
+    assert attack["attack_steps"] == "300" and attack["attack_ceiling"].startswith("100.0%") and attack["attack_images"] == "216"
 
 
 def test_a_record_reads_as_two_columns_with_dotted_keys():
