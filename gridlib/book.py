@@ -58,6 +58,7 @@ def execute(notebook: str, output: Path, parameters: dict | None = None) -> None
         cwd=str(source.parent),
         kernel_name="python3",
         progress_bar=False,
+        execution_timeout=900,  # a cell that hangs fails with papermill's timeout error instead of stalling the build
     )
 
 
