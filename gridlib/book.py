@@ -171,6 +171,11 @@ def check_pages(
                 report[page] = {"missing": True}
                 continue
             chrome.get(path.as_uri())
+            redirect = chrome.execute_script(  # index.html only forwards to the intro: check the page the reader lands on
+                "const m = document.querySelector('meta[http-equiv=\"Refresh\"]'); return m ? m.content.split('url=')[1] : null;"
+            )
+            if redirect:
+                chrome.get((path.parent / redirect).as_uri())
             chrome.execute_async_script(  # MathJax typesets after load: wait for it, where the page has it
                 "const done = arguments[0];"
                 "if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(done, done);"
