@@ -27,7 +27,7 @@ test: $(STAMP)  # lint and format check first (seconds), then the suite
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)  # everything but the tests marked slow (notebooks, training the toy model, benchmarks)
+test-fast: $(STAMP)  # everything but the tests marked slow (notebooks, training the toy model, benchmarks, child processes)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow"
 

@@ -35,8 +35,7 @@ def benchmark_table(runs: list[dict], paired: list[dict] | None = None, detail: 
         for (source, _), r in latest["rows"].items():
             reference = latest["rows"].get((source, "reference"))
             headline = {
-                "model on device": f"{r['model']} on {r['hardware'] if r['device'].startswith('cuda') else r['device']}",
-                "x_t": r["xt_source"],
+                "model on device, x_t": f"{r['model']} on {r['hardware'] if r['device'].startswith('cuda') else r['device']}, {source}",
                 "implementation": r["implementation"],
                 "s / iteration": f"{r['s_per_iteration']:.3f}",
                 "paired speed-up": _paired(paired_speedups.get(_setting(r))),
@@ -60,9 +59,11 @@ def benchmark_table(runs: list[dict], paired: list[dict] | None = None, detail: 
 
 
 def _setting(row: dict) -> tuple:
-    """What a speed-up belongs to: model, device, x_t route, implementation and the model sampling x_t (rows
-    written before `sampler` was recorded sampled with the model being trained)."""
-    return row["model"], row["device"], row["xt_source"], row["implementation"], row.get("sampler", "trained")
+    """What a speed-up belongs to: model, device and the hardware it names, precision, x_t route, implementation, and
+    on the sampled route the model sampling x_t (rows written before `sampler` was recorded sampled with the model being
+    trained). A figure from another GPU or another precision is not this row's."""
+    sampler = (row.get("sampler") or "trained") if row["xt_source"] == "sample" else None
+    return row["model"], row["device"], row.get("hardware"), row.get("dtype"), row["xt_source"], row["implementation"], sampler
 
 
 def _paired(speedup: float | None) -> str:
@@ -235,13 +236,11 @@ def attention_overhead_table(rows: list[dict]) -> list[dict]:
     map's examples against the difference map's (paired medians) and what the recorded attention holds."""
     return [
         {
-            "model": row["model"],
-            "device": f"{row['device']}, {row['dtype']}",
+            "model on device": f"{row['model']} on {row['device']}, {row['dtype']}",
             "difference map (s)": f"{row['median_s']['difference']:.3g}",
             "attention map (s)": f"{row['median_s']['attention']:.3g}",
             "ratio": f"{row['attention_over_difference']:.2f}x",
             "recorded per example": f"{row['recorded_mb_per_example']:.1f} MB ({row['attn2_layers']} attn2 layers)",
-            "date": row["date"],
         }
         for row in rows
     ]

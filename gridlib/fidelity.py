@@ -34,17 +34,17 @@ def fidelity_rows(
     return rows
 
 
-def weakest(rows: list[dict], measure: str = "style") -> dict[tuple[int, float], tuple[str, float]]:
-    """For each sampler setting, the style whose prompts the judge agreed with least often on `measure`
-    (style, shape or colour), and that rate; pooled over the splits in `rows`."""
-    if measure not in MEASURES:
-        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+def weakest(rows: list[dict], measure: str = "style") -> dict[tuple[int, float], tuple[str, tuple[int, int]]]:
+    """For each sampler setting, the style whose prompts the judge agreed with least often on `measure` (style,
+    shape, colour, or content: shape and colour together), with its (successes, trials); pooled over the splits in `rows`."""
+    if measure not in (*MEASURES, "content"):
+        raise ValueError(f"measure must be one of {(*MEASURES, 'content')}, got {measure!r}")
     weakest_of = {}
     for setting, by_style in counts_by_setting(rows, measure).items():
-        rates = {style: hits / trials for style, (hits, trials) in by_style.items() if trials}
-        if rates:  # a setting with no checked images (shape on unseen prompts) has no weakest style
-            style = min(rates, key=rates.get)
-            weakest_of[setting] = (style, rates[style])
+        checked = {style: counts for style, counts in by_style.items() if counts[1]}
+        if checked:  # a setting with no checked images (shape on unseen prompts) has no weakest style
+            style = min(checked, key=lambda name: checked[name][0] / checked[name][1])
+            weakest_of[setting] = (style, checked[style])
     return weakest_of
 
 

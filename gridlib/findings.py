@@ -9,6 +9,7 @@ import statistics
 
 from .attack_tables import pooled_rate
 from .check_tables import recipe_comparison
+from .fidelity import weakest
 from .measure import pooled_counts
 from .study_tables import compare_settings, content_changes, largest_drop, run_meets_targets
 from .tables import percent_with_interval
@@ -168,13 +169,9 @@ def concept_map_findings(study: dict, against: str = "none") -> dict[str, object
 def fidelity_findings(result: dict, steps: int, guidance: float) -> dict[str, str]:
     """The original toy model under one sampler setting (`gridlib.fidelity`'s file): its weakest style's share of
     images drawn in style, and its weakest style's share of requested content (shape and colour checks pooled)."""
-    from .fidelity import counts_by_setting
-
     found = {}
     for measure in ("style", "content"):
-        by_style = counts_by_setting(result["rows"], measure)[(steps, guidance)]
-        style = min(by_style, key=lambda name: by_style[name][0] / by_style[name][1])
-        hits, trials = by_style[style]
+        style, (hits, trials) = weakest(result["rows"], measure)[(steps, guidance)]
         found[f"weakest_{measure}"] = f"{style} {percent_with_interval((hits, trials))}, {hits} of {trials}"
     return found
 

@@ -127,7 +127,7 @@ def test_benchmark_table_shows_the_latest_run_of_each_model_and_device_with_its_
     )
     assert [r["GPU busy s / iteration (speed-up)"] for r in on_gpu] == ["0.200 (1.00x)", "0.050 (4.00x)"]
     headline = benchmark_table([row("gridlib", 0.05, "2026-02-01", device="cuda", run="x")])
-    assert len(headline[0]) <= 6 and headline[0]["model on device"] == "toy on x86_64"  # the GPU's name is the hardware field
+    assert len(headline[0]) <= 5 and headline[0]["model on device, x_t"] == "toy on x86_64, noise"  # the GPU's name is the hardware field
 
 
 def test_benchmark_table_adds_the_latest_paired_speed_up_of_each_setting():
@@ -144,12 +144,19 @@ def test_benchmark_table_adds_the_latest_paired_speed_up_of_each_setting():
         "date": "2026-02-01",
         "run": "r",
     }
-    paired = [{"model": "toy", "device": "cpu", "xt_source": "noise", "implementation": "gridlib", "paired_speedup": s} for s in (1.2, 1.4)]
+    setting = {key: row[key] for key in ("model", "device", "hardware", "dtype", "xt_source", "implementation")}
+    paired = [{**setting, "paired_speedup": s} for s in (1.2, 1.4)]
     assert benchmark_table([row], paired)[0]["paired speed-up"] == "1.40x"
     assert benchmark_table([row], paired[:0])[0]["paired speed-up"] == benchmark_table([row])[0]["paired speed-up"] == "not measured"
     assert benchmark_table([{**row, "xt_source": "sample"}], paired)[0]["paired speed-up"] == "not measured"
-    frozen_sampler = [{**paired[0], "sampler": "frozen"}]  # a speed-up measured with another sampler is not this row's
-    assert benchmark_table([row], frozen_sampler)[0]["paired speed-up"] == "not measured"
+    for other in ({"hardware": "another GPU"}, {"dtype": "bfloat16"}):  # another machine's or precision's figure is not this row's
+        assert benchmark_table([row], [{**paired[0], **other}])[0]["paired speed-up"] == "not measured"
+    sampled = {**row, "xt_source": "sample"}  # on the sampled route the model sampling x_t matters; on the noise route it does not
+    assert (
+        benchmark_table([sampled], [{**setting, "xt_source": "sample", "sampler": "frozen", "paired_speedup": 2.0}])[0]["paired speed-up"]
+        == "not measured"
+    )
+    assert benchmark_table([row], [{**paired[0], "sampler": "frozen"}])[0]["paired speed-up"] == "1.20x"
 
 
 def test_future_work_rows_report_each_concept_map_against_plain_esd_x():

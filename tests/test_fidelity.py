@@ -32,8 +32,8 @@ def test_weakest_pools_splits_and_names_the_least_faithful_style():
         {"sample_steps": 10, "guidance": 2.5, "split": "heldout", "style": "photo", "style_match": (6, 10), "shape_match": (2, 10)},
         {"sample_steps": 20, "guidance": 2.5, "split": "heldout", "style": "photo", "style_match": (10, 10), "shape_match": (0, 0)},
     ]
-    assert weakest(rows) == {(10, 2.5): ("seurat", 0.5), (20, 2.5): ("photo", 1.0)}  # Seurat 10 of 20 over both splits
-    assert weakest(rows, "shape") == {(10, 2.5): ("photo", 0.2)}  # a setting with no checked shapes has no weakest
+    assert weakest(rows) == {(10, 2.5): ("seurat", (10, 20)), (20, 2.5): ("photo", (10, 10))}  # Seurat over both splits
+    assert weakest(rows, "shape") == {(10, 2.5): ("photo", (2, 10))}  # a setting with no checked shapes has no weakest
     with pytest.raises(ValueError, match="measure must be one of"):
         weakest(rows, "texture")
 
@@ -63,3 +63,23 @@ def test_the_committed_fidelity_file_judged_every_held_out_case_of_the_shipped_m
     heldout = style_suite("toy").heldout_prompts
     for row in result["rows"]:
         assert row["split"] == "heldout" and row["images"] == len(heldout[row["style"]]) == row["style_match"][1]
+
+
+def test_the_fidelity_finding_quotes_the_weakest_style_and_content_with_counts():
+    from gridlib.findings import fidelity_findings
+
+    def row(style, hits, shape, colour):
+        return {
+            "sample_steps": 10,
+            "guidance": 2.5,
+            "style": style,
+            "style_match": (hits, 10),
+            "shape_match": shape,
+            "colour_match": colour,
+        }
+
+    result = {"rows": [row("seurat", 9, (10, 10), (4, 10)), row("photo", 6, (9, 10), (10, 10))]}
+    assert fidelity_findings(result, 10, 2.5) == {
+        "weakest_style": "photo 60.0% (31–83), 6 of 10",
+        "weakest_content": "seurat 70.0% (48–85), 14 of 20",  # shape and colour checks pooled
+    }

@@ -23,6 +23,7 @@ def test_tiny_is_the_same_random_model_every_time():
     assert all(torch.equal(x, y) for x, y in zip(a.unet.state_dict().values(), b.unet.state_dict().values(), strict=True))
 
 
+@pytest.mark.slow  # a child process
 @pytest.mark.parametrize("offline", ["1", "0"])
 def test_sd14_without_a_hub_fails_at_once_and_says_what_to_use(offline):
     env = dict(os.environ, HF_HUB_OFFLINE=offline, HF_HOME="/tmp/gridlib-empty-hf-home")

@@ -158,6 +158,7 @@ def test_the_toc_lists_every_page():
         assert notebook.removesuffix(".ipynb") in toc
 
 
+@pytest.mark.slow  # a child process
 def test_a_bad_notebook_parameter_fails_with_one_clear_error_and_writes_nothing(tmp_path):
     """One chapter run end to end through papermill with a bad parameter; the other parameters go through
     the same validators (next test), which need no kernel."""

@@ -7,6 +7,7 @@ number, and a typed number drifts from the file it came from.
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,3 +48,64 @@ def test_every_page_stays_short_enough_to_read():
     """A chapter or appendix page holds at most 8,000 characters of Markdown; the README at most 6,000."""
     long = {page: len(text) for page, text in _pages().items() if page.endswith(".ipynb") and len(text) > 8000}
     assert not long and len((ROOT / "README.md").read_text()) <= 6000, long
+
+
+BULLET = re.compile(r"\s*(?:[-*]|\d+\.)\s+")
+NOT_SENTENCES = ("#", "|", ":::", "<", ">")  # headings, table rows, directives, HTML; quoted boxes are read without their marker
+
+
+def sentences(markdown: str) -> list[str]:
+    """The sentences of `markdown`'s prose: code, maths and tables left out, each list item read on its own,
+    a glued value or inline code counted as one word."""
+    for pattern in (r"```.*?```", r"\$\$.*?\$\$", r"<details>.*?</summary>"):
+        markdown = re.sub(pattern, " ", markdown, flags=re.S)
+    markdown = re.sub(r"\{glue:[a-z]+\}`[^`]*`|`[^`]*`|\$[^$]*\$", "X", markdown)
+    markdown = re.sub(r"\]\([^)]*\)", "]", markdown)
+    units: list[str] = []
+    for line in markdown.splitlines():
+        line = line.strip().removeprefix("> ")
+        if not line or line.startswith(NOT_SENTENCES):
+            units.append("")
+        elif BULLET.match(line) or not units:
+            units.append(BULLET.sub("", line, count=1))
+        else:
+            units[-1] += " " + line
+    return [s for unit in units for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*(\"'X\[])", unit) if len(s.split()) >= 3]
+
+
+def test_the_sentence_count_reads_list_items_and_sentences_apart_and_skips_code_and_tables():
+    text = "One two three. Four five six!\n\n- seven eight nine\n- ten eleven `a b c` twelve\n\n| a | b c d |\n\n```\nx y z w\n```"
+    assert [len(s.split()) for s in sentences(text)] == [3, 3, 3, 4]
+
+
+def test_sentences_stay_short():
+    """Median sentence at most 25 words on every page, and none over 45: answers a reader can hold in mind."""
+    long = {}
+    for page, text in _pages().items():
+        lengths = [len(s.split()) for s in sentences(text)]
+        if lengths and (statistics.median(lengths) > 25 or max(lengths) > 45):
+            long[page] = (statistics.median(lengths), [s[:80] for s in sentences(text) if len(s.split()) > 45])
+    assert not long, f"pages whose sentences run long (median words, sentences over 45 words): {long}"
+
+
+TUTORIAL_SHAPE = [
+    "**What you will learn.**",
+    "**The question.**",
+    "**The idea.**",
+    "## The answer",
+    "**Try it yourself.**",
+    "## Exercises",
+    "## Summary",
+]
+
+
+def test_every_chapter_has_the_tutorial_shape_and_answers_in_three_sentences():
+    """What you will learn, the question, the idea, the answer, try it, exercises, summary, in that order; and every
+    page's "The answer" section says it in at most three sentences."""
+    for page, text in _pages().items():
+        if page.startswith("notebooks/"):
+            where = [text.find(marker) for marker in TUTORIAL_SHAPE]
+            assert -1 not in where and where == sorted(where), (page, dict(zip(TUTORIAL_SHAPE, where, strict=True)))
+        if "## The answer\n" in text:
+            answer = re.split(r"\n[#>]", text.split("## The answer\n", 1)[1])[0]  # up to the next heading or box
+            assert len(sentences(answer)) <= 3, (page, sentences(answer))

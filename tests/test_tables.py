@@ -170,6 +170,7 @@ def test_the_attention_overhead_table_reads_a_benchmark_row():
     assert (
         shown["ratio"] == "1.18x" and shown["recorded per example"] == "0.6 MB (7 attn2 layers)" and shown["attention map (s)"] == "0.115"
     )
+    assert len(shown) <= 5 and shown["model on device"] == "toy on cpu (x86_64, 1 threads), float32"
 
 
 def test_the_object_table_pools_runs_per_object_and_puts_the_largest_content_loss_first():

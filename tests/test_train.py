@@ -174,6 +174,7 @@ def _train_single_threaded(out, *flags: str) -> None:
         torch.set_num_threads(threads)
 
 
+@pytest.mark.slow  # a child process
 def test_killed_training_resumes_bitwise_identical(tmp_path):
     """SIGKILL a training run three times at chosen iterations, resume each time, and compare with a clean run
     (the clean run and the last resume in this process, to save process starts)."""
@@ -194,6 +195,7 @@ def test_killed_training_resumes_bitwise_identical(tmp_path):
     assert not (interrupted / CHECKPOINT_FILE).exists()
 
 
+@pytest.mark.slow  # a child process
 def test_a_kill_during_save_leaves_no_valid_looking_partial_file(tmp_path):
     """Kill a process that saves large tensors over and over, after its first save, at moments that fall
     inside later saves: the file under the real name always loads whole (a direct write would not)."""
