@@ -76,6 +76,9 @@ def targets_table(check: dict) -> list[dict]:
 
 
 def _largest(drops: list[tuple[float, str]]) -> str:
+    """The largest drop as "-3.2 (where)"; "none" where nothing dropped, "–" where nothing was measured (content on SD1.4)."""
+    if not drops:
+        return "–"
     change, where = min(drops)
     return f"{change:+.1f} ({where})" if change < 0 else "none"
 

@@ -228,6 +228,11 @@ def test_the_recipe_comparison_counts_targets_per_run_and_finds_the_largest_pool
     assert line["Van Gogh left, held-out"] == "5.0% (1–24; runs 0–69)"  # 1 of 20 images, runs pooled; 10% and 0% by run
     assert line["other styles, largest drop"] == "-10.0 (heldout / mondrian style)"
     assert line["content, largest drop"] == "-30.0 (heldout / mondrian shape)"  # unseen split not judged
+    no_content = {
+        "runs": [{**r, "rows": [{**x, "shape_before": (0, 0), "colour_before": (0, 0)} for x in r["rows"]]} for r in [run(1, 8, 4)]]
+    }
+    (line,) = recipe_comparison({"CLIP judges no content": no_content})  # as on SD1.4
+    assert line["content, largest drop"] == "–" and line["other styles, largest drop"] == "-10.0 (heldout / mondrian style)"
 
 
 def test_the_findings_are_read_from_the_committed_files():
