@@ -10,13 +10,13 @@ from .esd import trainable_parameters
 from .models import sd14_architecture
 from .settings import recipe
 from .study_tables import compare_settings
-from .tables import percent_with_interval
+from .tables import change_over_runs, percent_with_interval
 from .train import TrainConfig
 
 
 def benchmark_table(runs: list[dict], paired: list[dict] | None = None, detail: bool = False) -> list[dict]:
     """The latest benchmark run of each (model, device), formatted for a table, with speed-ups against its reference:
-    the headline columns, or with `full` also the precision, per-process speed-up, GPU busy time and date.
+    the headline columns, or with `detail` also the precision, per-process speed-up, GPU busy time and date.
 
     Rows written by one command share a `run` (older rows, which lack it, are grouped by date), so
     each speed-up compares rows measured side by side on one machine. `paired` rows (`esd_step.py
@@ -97,9 +97,7 @@ def future_work_rows(concept_study: dict | None) -> list[dict]:
             for metric, label in (("target_left", "Van Gogh left"), ("preservation", "other styles kept")):
                 change = compare_settings(concept_study, "none", setting, metric)
                 noise = "beyond" if change["resolved"] else "within"
-                parts.append(
-                    f"{label} {change['difference_points']:+.1f} ± {change['standard_error_points']:.1f} points ({noise} seed noise)"
-                )
+                parts.append(f"{label} {change_over_runs(change)} points ({noise} seed noise)")
             measured.append(f"{setting}: " + ", ".join(parts))
     return [
         {
@@ -163,8 +161,8 @@ def report_claims(ablations: dict | None, erasure: dict | None, benchmark: list[
                 "measured": f"final loss plain {loss['none']:.4f}, grid {loss['grid3_center']:.4f} "
                 f"({_relative(loss['grid3_center'], loss['none'])}), "
                 f"but the two losses weight pixels differently. Held-out Van Gogh rate: plain {_percent(plain['target_left'])}, "
-                f"grid {_percent(grid['target_left'])}, a change of {change['difference_points']:+.1f} ± "
-                f"{change['standard_error_points']:.1f} points ({'beyond' if change['resolved'] else 'within'} seed noise)",
+                f"grid {_percent(grid['target_left'])}, a change of {change_over_runs(change)} points "
+                f"({'beyond' if change['resolved'] else 'within'} seed noise)",
                 "how": how,
             }
         )

@@ -12,7 +12,7 @@ from .check_tables import recipe_comparison
 from .fidelity import weakest
 from .measure import pooled_counts
 from .study_tables import compare_settings, content_changes, largest_drop, run_meets_targets
-from .tables import percent_with_interval
+from .tables import change_over_runs, percent_with_interval
 
 
 def erasure_findings(check: dict) -> dict[str, str]:
@@ -36,8 +36,8 @@ def mask_findings(study: dict, first: str = "none", second: str = "grid3_center"
     over runs (mean difference +/- its standard error), whether each is beyond run-to-run noise, and the runs."""
     left, kept = (compare_settings(study, first, second, metric) for metric in ("target_left", "preservation"))
     return {
-        "grid_left_change": f"{left['difference_points']:+.1f} ± {left['standard_error_points']:.1f}",
-        "grid_kept_change": f"{kept['difference_points']:+.1f} ± {kept['standard_error_points']:.1f}",
+        "grid_left_change": change_over_runs(left),
+        "grid_kept_change": change_over_runs(kept),
         "grid_resolved": left["resolved"] or kept["resolved"],
         "grid_runs": str(len(study["study"]["seeds"])),
     }
@@ -152,9 +152,7 @@ def concept_map_findings(study: dict, against: str = "none") -> dict[str, object
         for metric, label in (("target_left", "Van Gogh left"), ("preservation", "other styles kept")):
             change = compare_settings(study, against, entry["setting"], metric)
             if change["resolved"]:
-                beyond.append(
-                    f"{entry['setting']} ({label} {change['difference_points']:+.1f} ± {change['standard_error_points']:.1f} points)"
-                )
+                beyond.append(f"{entry['setting']} ({label} {change_over_runs(change)} points)")
     met = {entry["setting"]: sum(run_meets_targets(study, run) for run in entry["runs"]) for entry in study["results"]}
     passes = study["results"][0]["runs"][0]["unet_passes"]
     return {

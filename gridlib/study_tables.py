@@ -9,7 +9,7 @@ import statistics
 
 from .measure import meets_targets
 from .stats import compare_runs
-from .tables import folded, markdown_table
+from .tables import change_over_runs, folded, markdown_table
 
 
 def study_label(result: dict) -> str:
@@ -106,50 +106,41 @@ def compare_settings(result: dict, first: str, second: str, metric: str = "targe
     return {"metric": metric, **compare_runs(*([run[metric] for run in entries[name]["runs"]] for name in (first, second)))}
 
 
+def _comparison_row(result: dict, first: str, second: str, metric: str, label: str, same_training: bool = False) -> dict:
+    """One comparison of two settings on one metric, as a table row: the change over runs and whether it is beyond noise."""
+    comparison = compare_settings(result, first, second, metric)
+    verdict = "yes" if comparison["resolved"] else "no"
+    return {
+        "setting": second,
+        "against": first,
+        "metric": label,
+        "change (points)": change_over_runs(comparison),
+        "beyond seed noise (> 2 s.e.)": "same training" if same_training else verdict,
+    }
+
+
 def key_comparisons(result: dict) -> list[dict]:
     """The study's questions as rows: each grid against plain ESD-X, each noise route against sampling."""
     present = {entry["setting"] for entry in result["results"]}
     pairs = [("none", grid) for grid in ("grid3_center", "grid4", "grid5", "multiscale")]
     pairs += [("grid3_center", noise) for noise in ("noise_equal_iterations", "noise_equal_passes")]
     trained_as = {entry["setting"]: entry.get("same_training_as") or entry["setting"] for entry in result["results"]}
-    rows = []
-    for first, second in pairs:
-        if {first, second} <= present:
-            for metric in ("target_left", "preservation"):
-                comparison = compare_settings(result, first, second, metric)
-                verdict = "yes" if comparison["resolved"] else "no"
-                if trained_as[first] == trained_as[second]:
-                    verdict = "same training"
-                rows.append(
-                    {
-                        "setting": second,
-                        "against": first,
-                        "metric": metric,
-                        "change (points)": f"{comparison['difference_points']:+.1f} ± {comparison['standard_error_points']:.1f}",
-                        "beyond seed noise (> 2 s.e.)": verdict,
-                    }
-                )
-    return rows
+    return [
+        _comparison_row(result, first, second, metric, metric, same_training=trained_as[first] == trained_as[second])
+        for first, second in pairs
+        if {first, second} <= present
+        for metric in ("target_left", "preservation")
+    ]
 
 
 def comparisons_with(result: dict, first: str) -> list[dict]:
     """Every other setting of a study against `first`, on both metrics, read as `key_comparisons` reads its pairs."""
-    rows = []
-    for entry in result["results"]:
-        if entry["setting"] == first:
-            continue
-        for metric in ("target_left", "preservation"):
-            comparison = compare_settings(result, first, entry["setting"], metric)
-            rows.append(
-                {
-                    "setting": entry["setting"],
-                    "against": first,
-                    "metric": "Van Gogh left" if metric == "target_left" else "other styles kept",
-                    "change (points)": f"{comparison['difference_points']:+.1f} ± {comparison['standard_error_points']:.1f}",
-                    "beyond seed noise (> 2 s.e.)": "yes" if comparison["resolved"] else "no",
-                }
-            )
-    return rows
+    return [
+        _comparison_row(result, first, entry["setting"], metric, label)
+        for entry in result["results"]
+        if entry["setting"] != first
+        for metric, label in (("target_left", "Van Gogh left"), ("preservation", "other styles kept"))
+    ]
 
 
 def studies_summary(studies: list[dict]) -> list[dict]:

@@ -41,6 +41,11 @@ def points(after: tuple[int, int], before: tuple[int, int]) -> str:
     return f"{100 * (after[0] / after[1] - before[0] / before[1]):+.1f}"
 
 
+def change_over_runs(comparison: dict) -> str:
+    """A `stats.compare_runs` result as "+13.9 ± 9.0": how the mean over runs changed, and its standard error, in points."""
+    return f"{comparison['difference_points']:+.1f} ± {comparison['standard_error_points']:.1f}"
+
+
 def percent_over_runs(counts: list[tuple[int, int]]) -> str:
     """Several training runs' (successes, trials) pooled, as "34.7% (29–41; runs 17–53)": the pooled rate, its
     Wilson interval as if every image were independent, and the t-interval over runs (each run one observation),

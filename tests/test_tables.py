@@ -23,7 +23,7 @@ from gridlib.study_tables import (
     study_label,
     study_tables,
 )
-from gridlib.tables import markdown_table, percent_over_runs, percent_with_interval, record_table
+from gridlib.tables import change_over_runs, markdown_table, percent_over_runs, percent_with_interval, record_table
 
 RESULTS = Path(__file__).parent.parent / "results"
 ROOT = RESULTS.parent
@@ -285,3 +285,8 @@ def test_the_headline_findings_merge_the_three_files_and_leave_out_a_missing_one
     found = headline_findings(erasure, masks, attacks)
     assert found["grid_verdict"] == ("beyond" if found["grid_resolved"] else "within") and "attack_recovered" in found
     assert "targets_met" in found and not {"grid_verdict", "grid_runs"} & set(headline_findings(erasure, None, attacks))
+
+
+def test_a_change_over_runs_reads_as_points_with_its_standard_error():
+    assert change_over_runs(compare_runs([0.10, 0.20], [0.30, 0.40])) == "+20.0 ± 7.1"  # s.e. sqrt(0.005/2 * 2) = 7.1 points
+    assert change_over_runs({"difference_points": -3.0, "standard_error_points": 0.0}) == "-3.0 ± 0.0"
