@@ -60,7 +60,7 @@ PRESETS = {
         6,
     ),
     "attacks_200_iterations_every_level": Preset(
-        "results/attacks_second_model_recipe.json",
+        "results/attacks_200_iterations_every_level.json",
         _attack("--variants", "esd_x", "--iterations", "200", *EVERY_LEVEL),
         "chapter 7's second control: ESD-X for 200 iterations from every noise level",
         6,

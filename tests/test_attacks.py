@@ -105,7 +105,7 @@ def test_a_small_attack_study_runs_end_to_end_on_the_toy_model(tmp_path):
     assert len(attack_table(result)) == 2 and "unseen phrasings" in attack_table(result, detail=True)[0]
 
 
-@pytest.mark.parametrize("name", ["attacks_every_noise_level.json", "attacks_second_model_recipe.json"])
+@pytest.mark.parametrize("name", ["attacks_every_noise_level.json", "attacks_200_iterations_every_level.json"])
 def test_committed_controls_of_the_attack_study_change_only_the_recipe(name):
     """Chapter 7's controls: ESD-X with the recipe changed, attacked with the same budget and seeds as the study."""
     control, study = read_results(RESULTS / name), read_results(RESULTS / "attacks.json")

@@ -50,6 +50,34 @@ def test_every_page_stays_short_enough_to_read():
     assert not long and len((ROOT / "README.md").read_text()) <= 6000, long
 
 
+HISTORY = re.compile(
+    r"toy_v\d|\b(?:first|second|earlier) toy model|\bmodel [1-9]\b"
+    r"|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b",  # a commit hash: hex digits, some letters, some numbers
+    re.I,
+)
+
+
+def history_mentions(text: str) -> list[str]:
+    """Words that tell the toy model's history (earlier models, commit hashes): git keeps that, the book does not."""
+    return [m.group(0) for m in HISTORY.finditer(text)]
+
+
+def test_the_history_scan_flags_earlier_models_and_commits_and_spares_plain_words():
+    text = "trained on toy_v2, unlike the second toy model (model 3, commit ff20de8)"
+    assert history_mentions(text) == ["toy_v2", "second toy model", "model 3", "ff20de8"]
+    assert history_mentions("the toy model's 80 tensors, seed 1234567, a decade of effaced art") == []
+
+
+def test_no_page_tells_the_toy_models_history():
+    """Every cell, code included (a file name is history too), of every page and the README."""
+    sources = {"README.md": (ROOT / "README.md").read_text()}
+    sources |= {str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "book").glob("*.md")}
+    for path in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "book").glob("*.ipynb")]:
+        sources[str(path.relative_to(ROOT))] = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    found = {page: words for page, text in sources.items() if (words := history_mentions(text))}
+    assert not found, f"pages that tell the toy model's history: {found}"
+
+
 BULLET = re.compile(r"\s*(?:[-*]|\d+\.)\s+")
 NOT_SENTENCES = ("#", "|", ":::", "<", ">")  # headings, table rows, directives, HTML; quoted boxes are read without their marker
 
