@@ -105,14 +105,21 @@ def image_grid(images: torch.Tensor, row_titles: list[str], column_titles: list[
     return fig
 
 
+def loss_ends(losses: list[float], window: int = 25) -> tuple[int, float, float]:
+    """The mean loss over a run's first and last `window` iterations (each half of a shorter run, at least one):
+    single iterations are too noisy to compare. Returns the window used, then the two means."""
+    window = max(1, min(window, len(losses) // 2))
+    return window, float(np.mean(losses[:window])), float(np.mean(losses[-window:]))
+
+
 def loss_curve(losses: list[float], window: int = 25, title: str = "ESD-X training loss") -> Figure:
     """Per-iteration loss with a running mean (single iterations are noisy: one random x_t each), and the mean of
-    the first and of the last `window` iterations written on the figure."""
+    the first and of the last `window` iterations (`loss_ends`) written on the figure."""
     fig, ax = plt.subplots(figsize=(6.5, 3))
     ax.plot(losses, alpha=0.3, label="per iteration")
     if len(losses) >= 2 * window:
         ax.plot(range(window - 1, len(losses)), np.convolve(losses, np.ones(window) / window, mode="valid"), label=f"mean of {window}")
-        first, last = np.mean(losses[:window]), np.mean(losses[-window:])
+        window, first, last = loss_ends(losses, window)
         title += f"\nmean of the first {window}: {first:.4f}, of the last {window}: {last:.4f} ({100 * (last / first - 1):+.0f}%)"
     ax.set_yscale("log")
     ax.set_xlabel("iteration")

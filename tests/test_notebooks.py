@@ -1,5 +1,6 @@
 """Every chapter runs top to bottom with papermill on the toy model; bad parameters fail clearly."""
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -114,6 +115,8 @@ def test_the_built_book_shows_every_page_with_its_figures(executed_book):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(notebook):
+    ids = [cell.get("id") for cell in json.loads((ROOT / notebook).read_text())["cells"]]
+    assert None not in ids and len(set(ids)) == len(ids), "every cell needs its own id (nbformat 4.5)"
     nb = nbformat.read(ROOT / notebook, as_version=4)
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert all(not cell.outputs and cell.execution_count is None for cell in code_cells), "outputs committed"

@@ -9,7 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from gridlib.viz import image_grid, loss_curve, mask_explorer  # noqa: E402
+from gridlib.viz import image_grid, loss_curve, loss_ends, mask_explorer  # noqa: E402
 
 IPYWIDGETS7 = Path(__file__).parent.parent / ".venv" / "ipywidgets7"
 EXPLORE = """
@@ -44,6 +44,12 @@ def test_image_grid_and_loss_curve_lay_out_what_they_are_given():
     curve = loss_curve([0.2] * 25 + [0.1] * 35).axes[0]
     assert len(curve.lines) == 2  # per iteration, and the running mean
     assert "first 25: 0.2000, of the last 25: 0.1000 (-50%)" in curve.get_title()
+
+
+def test_loss_ends_average_each_end_over_the_same_window_shortened_for_short_runs():
+    assert loss_ends([0.5] * 25 + [0.25] * 75) == (25, 0.5, 0.25)
+    assert loss_ends([4.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0]) == (4, 2.5, 1.75)  # each half of a short run
+    assert loss_ends([3.0, 1.0]) == (1, 3.0, 1.0)
 
 
 def test_mask_panels_are_framed_and_weight_maps_share_a_scale_centred_on_one():
