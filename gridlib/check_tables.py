@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from .fidelity import counts_by_setting
 from .measure import content_counts, pooled_counts
-from .tables import percent_over_runs, percent_with_interval, points
+from .tables import percent_over_runs, percent_with_interval, points, style_name
 
 
 def _by_group(runs: list[list[dict]]) -> Iterator[tuple[tuple[str, str], list[dict]]]:
@@ -98,7 +98,7 @@ def recipe_comparison(checks: dict[str, dict], splits: tuple[str, ...] = ("train
             for measure in measures:
                 after, before = pooled_counts(rows, f"{measure}_after"), tuple(rows[0][f"{measure}_before"])
                 if before[1]:
-                    drop = (100 * (after[0] / after[1] - before[0] / before[1]), f"{key[0]} / {key[1]} {measure}")
+                    drop = (100 * (after[0] / after[1] - before[0] / before[1]), f"{key[0]} / {style_name(key[1])} {measure}")
                     (content_drops if measure != "style" else style_drops).append(drop)
         erased = [next(r for r in run if r["split"] == "heldout" and r["role"] == "erased") for run in runs]
         table.append(

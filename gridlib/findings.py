@@ -12,7 +12,7 @@ from .check_tables import recipe_comparison
 from .fidelity import weakest
 from .measure import pooled_counts
 from .study_tables import compare_settings, content_changes, largest_drop, run_meets_targets
-from .tables import change_over_runs, percent_with_interval
+from .tables import change_over_runs, percent_with_interval, style_name
 
 
 def erasure_findings(check: dict) -> dict[str, str]:
@@ -170,7 +170,7 @@ def fidelity_findings(result: dict, steps: int, guidance: float) -> dict[str, st
     found = {}
     for measure in ("style", "content"):
         style, (hits, trials) = weakest(result["rows"], measure)[(steps, guidance)]
-        found[f"weakest_{measure}"] = f"{style} {percent_with_interval((hits, trials))}, {hits} of {trials}"
+        found[f"weakest_{measure}"] = f"{style_name(style)} {percent_with_interval((hits, trials))}, {hits} of {trials}"
     return found
 
 

@@ -6,6 +6,13 @@ images, and a rate pooled over several training runs adds the interval with the 
 """
 
 from .stats import run_interval, wilson_interval
+from .toyworld.prompts import ARTISTS
+
+
+def style_name(style: str) -> str:
+    """A style as a sentence names it: the toy world's keys by their painter ("van_gogh" is "Van Gogh");
+    SD1.4's styles are names already."""
+    return ARTISTS[style][0] if style in ARTISTS else style
 
 
 def markdown_table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:

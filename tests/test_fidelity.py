@@ -81,5 +81,5 @@ def test_the_fidelity_finding_quotes_the_weakest_style_and_content_with_counts()
     result = {"rows": [row("seurat", 9, (10, 10), (4, 10)), row("photo", 6, (9, 10), (10, 10))]}
     assert fidelity_findings(result, 10, 2.5) == {
         "weakest_style": "photo 60.0% (31–83), 6 of 10",
-        "weakest_content": "seurat 70.0% (48–85), 14 of 20",  # shape and colour checks pooled
+        "weakest_content": "Seurat 70.0% (48–85), 14 of 20",  # shape and colour checks pooled
     }

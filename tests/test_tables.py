@@ -23,7 +23,7 @@ from gridlib.study_tables import (
     study_label,
     study_tables,
 )
-from gridlib.tables import change_over_runs, markdown_table, percent_over_runs, percent_with_interval, record_table
+from gridlib.tables import change_over_runs, markdown_table, percent_over_runs, percent_with_interval, record_table, style_name
 
 RESULTS = Path(__file__).parent.parent / "results"
 ROOT = RESULTS.parent
@@ -226,13 +226,13 @@ def test_the_recipe_comparison_counts_targets_per_run_and_finds_the_largest_pool
     (line,) = recipe_comparison({"a recipe": {"runs": [run(1, 8, 4), run(0, 6, 2)]}})
     assert line["targets met, run by run"] == "4, 2 of 4"
     assert line["Van Gogh left, held-out"] == "5.0% (1–24; runs 0–69)"  # 1 of 20 images, runs pooled; 10% and 0% by run
-    assert line["other styles, largest drop"] == "-10.0 (heldout / mondrian style)"
-    assert line["content, largest drop"] == "-30.0 (heldout / mondrian shape)"  # unseen split not judged
+    assert line["other styles, largest drop"] == "-10.0 (heldout / Mondrian style)"
+    assert line["content, largest drop"] == "-30.0 (heldout / Mondrian shape)"  # unseen split not judged
     no_content = {
         "runs": [{**r, "rows": [{**x, "shape_before": (0, 0), "colour_before": (0, 0)} for x in r["rows"]]} for r in [run(1, 8, 4)]]
     }
     (line,) = recipe_comparison({"CLIP judges no content": no_content})  # as on SD1.4
-    assert line["content, largest drop"] == "–" and line["other styles, largest drop"] == "-10.0 (heldout / mondrian style)"
+    assert line["content, largest drop"] == "–" and line["other styles, largest drop"] == "-10.0 (heldout / Mondrian style)"
 
 
 def test_the_findings_are_read_from_the_committed_files():
@@ -290,3 +290,8 @@ def test_the_headline_findings_merge_the_three_files_and_leave_out_a_missing_one
 def test_a_change_over_runs_reads_as_points_with_its_standard_error():
     assert change_over_runs(compare_runs([0.10, 0.20], [0.30, 0.40])) == "+20.0 ± 7.1"  # s.e. sqrt(0.005/2 * 2) = 7.1 points
     assert change_over_runs({"difference_points": -3.0, "standard_error_points": 0.0}) == "-3.0 ± 0.0"
+
+
+def test_style_name_names_the_toy_worlds_styles_and_leaves_sd_names_alone():
+    assert [style_name(s) for s in ("van_gogh", "seurat", "photo")] == ["Van Gogh", "Seurat", "photo"]
+    assert style_name("Vincent van Gogh") == "Vincent van Gogh"
