@@ -5,7 +5,8 @@ interval over images and the interval with the run as the unit. What the numbers
 the page (chapter 7), not here.
 """
 
-from .tables import percent_over_runs
+from .stats import compare_runs
+from .tables import change_over_runs, percent_over_runs
 
 ATTACK_VARIANTS = {"original": "original (no erasure)", "esd_x": "ESD-X (attn2)", "esd_u": "ESD-U (noxattn)", "full": "full fine-tuning"}
 
@@ -46,3 +47,21 @@ def attack_runs(study: dict, variant: str = "esd_x") -> list[float]:
     """Each training run's rate of Van Gogh after the attack, for one variant: what `stats.compare_runs` compares."""
     (row,) = [row for row in study["summary"] if row["variant"] == variant]
     return [hits / images for hits, images in row["van_gogh_after_attack"]["per_run"]]
+
+
+def recipe_changes(studies: dict[str, dict], variant: str = "esd_x") -> list[dict]:
+    """Each study after the first against the first (the recipe), on how often the attack brings Van Gogh back:
+    the change of the mean over runs with its standard error, and whether it is beyond run-to-run noise."""
+    (baseline_name, baseline), *others = studies.items()
+    rows = []
+    for name, study in others:
+        comparison = compare_runs(attack_runs(baseline, variant), attack_runs(study, variant))
+        rows.append(
+            {
+                "recipe": name,
+                "against": baseline_name,
+                "after the attack, change (points)": change_over_runs(comparison),
+                "beyond run-to-run noise (> 2 s.e.)": "yes" if comparison["resolved"] else "no",
+            }
+        )
+    return rows

@@ -11,7 +11,7 @@ from .attack_tables import pooled_rate
 from .check_tables import recipe_comparison
 from .fidelity import weakest
 from .measure import pooled_counts
-from .study_tables import compare_settings, content_changes, largest_drop, run_meets_targets
+from .study_tables import METRICS, compare_settings, content_changes, largest_drop, run_meets_targets
 from .tables import change_over_runs, percent_with_interval, style_name
 
 
@@ -149,7 +149,7 @@ def concept_map_findings(study: dict, against: str = "none") -> dict[str, object
     for entry in study["results"]:
         if entry["setting"] == against:
             continue
-        for metric, label in (("target_left", "Van Gogh left"), ("preservation", "other styles kept")):
+        for metric, label in METRICS.items():
             change = compare_settings(study, against, entry["setting"], metric)
             if change["resolved"]:
                 beyond.append(f"{entry['setting']} ({label} {change_over_runs(change)} points)")

@@ -119,6 +119,9 @@ def _comparison_row(result: dict, first: str, second: str, metric: str, label: s
     }
 
 
+METRICS = {"target_left": "Van Gogh left", "preservation": "other styles kept"}  # a comparison's metrics, as tables name them
+
+
 def key_comparisons(result: dict) -> list[dict]:
     """The study's questions as rows: each grid against plain ESD-X, each noise route against sampling."""
     present = {entry["setting"] for entry in result["results"]}
@@ -126,10 +129,10 @@ def key_comparisons(result: dict) -> list[dict]:
     pairs += [("grid3_center", noise) for noise in ("noise_equal_iterations", "noise_equal_passes")]
     trained_as = {entry["setting"]: entry.get("same_training_as") or entry["setting"] for entry in result["results"]}
     return [
-        _comparison_row(result, first, second, metric, metric, same_training=trained_as[first] == trained_as[second])
+        _comparison_row(result, first, second, metric, label, same_training=trained_as[first] == trained_as[second])
         for first, second in pairs
         if {first, second} <= present
-        for metric in ("target_left", "preservation")
+        for metric, label in METRICS.items()
     ]
 
 
@@ -139,7 +142,7 @@ def comparisons_with(result: dict, first: str) -> list[dict]:
         _comparison_row(result, first, entry["setting"], metric, label)
         for entry in result["results"]
         if entry["setting"] != first
-        for metric, label in (("target_left", "Van Gogh left"), ("preservation", "other styles kept"))
+        for metric, label in METRICS.items()
     ]
 
 

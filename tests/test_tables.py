@@ -70,7 +70,7 @@ def test_compare_settings_resolves_only_differences_beyond_the_seeds_spread():
     assert clear["difference_points"] == -9.0 and clear["standard_error_points"] == 1.3 and clear["resolved"]
     assert not compare_settings(result, "none", "noisy")["resolved"]
     rows = key_comparisons(result)  # only full vs grid3_center is present among the study's pairs
-    assert [(r["setting"], r["metric"]) for r in rows] == [("grid3_center", "target_left"), ("grid3_center", "preservation")]
+    assert [(r["setting"], r["metric"]) for r in rows] == [("grid3_center", "Van Gogh left"), ("grid3_center", "other styles kept")]
     assert rows[0]["change (points)"] == "-9.0 ± 1.3" and rows[0]["beyond seed noise (> 2 s.e.)"] == "yes"
     with pytest.raises(ValueError, match="setting 'grid9' is not in this result"):
         compare_settings(result, "none", "grid9")
@@ -295,3 +295,13 @@ def test_a_change_over_runs_reads_as_points_with_its_standard_error():
 def test_style_name_names_the_toy_worlds_styles_and_leaves_sd_names_alone():
     assert [style_name(s) for s in ("van_gogh", "seurat", "photo")] == ["Van Gogh", "Seurat", "photo"]
     assert style_name("Vincent van Gogh") == "Vincent van Gogh"
+
+
+def test_chapter_6s_words_hold_on_the_committed_studies():
+    """Chapter 6 says, in words: beyond run-to-run noise only the sharp difference map changes anything; the
+    adaptive grid and the attention map change nothing measurable. Both committed studies must keep saying so."""
+    from gridlib.findings import concept_map_findings
+
+    for file in ("masks_noise.json", "masks_sampled.json"):
+        beyond = concept_map_findings(read_results(RESULTS / file))["beyond_noise"]
+        assert beyond != "none" and all(item.startswith("difference_3 (") for item in beyond.split("; ")), (file, beyond)
