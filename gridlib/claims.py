@@ -9,7 +9,7 @@ import statistics
 from .esd import trainable_parameters
 from .models import sd14_architecture
 from .settings import recipe
-from .study_tables import compare_settings
+from .study_tables import METRICS, compare_settings
 from .tables import change_over_runs, percent_with_interval
 from .train import TrainConfig
 
@@ -94,7 +94,7 @@ def future_work_rows(concept_study: dict | None) -> list[dict]:
     for setting in ("adaptive_grid_1", "adaptive_grid_3", "difference_1", "difference_3", "attention_1", "attention_3"):
         if any(entry["setting"] == setting for entry in concept_study["results"]):
             parts = []
-            for metric, label in (("target_left", "Van Gogh left"), ("preservation", "other styles kept")):
+            for metric, label in METRICS.items():
                 change = compare_settings(concept_study, "none", setting, metric)
                 noise = "beyond" if change["resolved"] else "within"
                 parts.append(f"{label} {change_over_runs(change)} points ({noise} seed noise)")

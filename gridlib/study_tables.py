@@ -11,6 +11,8 @@ from .measure import meets_targets
 from .stats import compare_runs
 from .tables import change_over_runs, folded, markdown_table
 
+METRICS = {"target_left": "Van Gogh left", "preservation": "other styles kept"}  # a comparison's metrics, as tables name them
+
 
 def study_label(result: dict) -> str:
     """Where a study's runs got their x_t, in words: a results file's base config, as the book labels it."""
@@ -117,9 +119,6 @@ def _comparison_row(result: dict, first: str, second: str, metric: str, label: s
         "change (points)": change_over_runs(comparison),
         "beyond seed noise (> 2 s.e.)": "same training" if same_training else verdict,
     }
-
-
-METRICS = {"target_left": "Van Gogh left", "preservation": "other styles kept"}  # a comparison's metrics, as tables name them
 
 
 def key_comparisons(result: dict) -> list[dict]:

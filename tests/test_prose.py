@@ -25,11 +25,12 @@ def typed_numbers(markdown: str) -> list[str]:
     return [n for n in (m.group(1).replace(" ", "") for m in NUMBER.finditer(markdown)) if n not in ALLOWED]
 
 
-def _pages() -> dict[str, str]:
+def _pages(cell_types: tuple[str, ...] = ("markdown",)) -> dict[str, str]:
+    """Every book page's text: a Markdown page whole, a notebook's cells of `cell_types`."""
     pages = {str(path.relative_to(ROOT)): path.read_text() for path in (ROOT / "book").glob("*.md")}
     for path in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "book").glob("*.ipynb")]:
         cells = json.loads(path.read_text())["cells"]
-        pages[str(path.relative_to(ROOT))] = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        pages[str(path.relative_to(ROOT))] = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] in cell_types)
     return pages
 
 
@@ -70,10 +71,7 @@ def test_the_history_scan_flags_earlier_models_and_commits_and_spares_plain_word
 
 def test_no_page_tells_the_toy_models_history():
     """Every cell, code included (a file name is history too), of every page and the README."""
-    sources = {"README.md": (ROOT / "README.md").read_text()}
-    sources |= {str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "book").glob("*.md")}
-    for path in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "book").glob("*.ipynb")]:
-        sources[str(path.relative_to(ROOT))] = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    sources = {"README.md": (ROOT / "README.md").read_text(), **_pages(("markdown", "code"))}
     found = {page: words for page, text in sources.items() if (words := history_mentions(text))}
     assert not found, f"pages that tell the toy model's history: {found}"
 
